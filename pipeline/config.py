@@ -1,0 +1,309 @@
+"""The `trafficcam.yaml` configuration: pydantic models and the loader.
+
+Every model forbids unknown keys so a typo fails at start, and the loader turns
+pydantic's errors into messages that name the file, the camera and the field.
+Relative paths (video files, SQLite databases, the evidence directory) are
+resolved against the directory of the config file, so a scenario directory can
+be moved as a whole.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Point = tuple[float, float]
+Box = tuple[float, float, float, float]
+
+NETWORK_SCHEMES = ("rtsp", "rtsps", "http", "https")
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names file, camera and field."""
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Location(StrictModel):
+    text: str = Field(description="Human-readable place, e.g. street names of the junction.")
+    lat: float = Field(ge=-90, le=90, description="Latitude in degrees (WGS84).")
+    lon: float = Field(ge=-180, le=180, description="Longitude in degrees (WGS84).")
+
+
+class SourceConfig(StrictModel):
+    url: str = Field(description="rtsp://, http(s):// URL or a video file path.")
+    loop: bool = Field(default=False, description="Restart a file source at its end.")
+    realtime: bool = Field(
+        default=False,
+        description="Pace a file source to its timestamps, as a live camera would deliver it.",
+    )
+    rtsp_transport: Literal["tcp", "udp"] = Field(default="tcp", description="RTSP transport.")
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_usable(cls, url: str) -> str:
+        if not url.strip():
+            raise ValueError("source URL is empty")
+        parsed = urlparse(url)
+        if "://" in url:
+            if parsed.scheme not in NETWORK_SCHEMES:
+                raise ValueError(
+                    f"unsupported URL scheme {parsed.scheme!r}; use one of "
+                    f"{', '.join(NETWORK_SCHEMES)} or a file path"
+                )
+            if not parsed.hostname:
+                raise ValueError(f"URL {url!r} has no host")
+        return url
+
+    @property
+    def is_file(self) -> bool:
+        return "://" not in self.url
+
+
+class StopLine(StrictModel):
+    points: tuple[Point, Point] = Field(description="The line's two end points in image pixels.")
+    junction_side: Point = Field(
+        description="Any image point on the junction side of the line (where crossing leads)."
+    )
+
+    @model_validator(mode="after")
+    def _not_degenerate(self) -> StopLine:
+        (x1, y1), (x2, y2) = self.points
+        if (x1, y1) == (x2, y2):
+            raise ValueError("stop line end points are identical")
+        jx, jy = self.junction_side
+        if (x2 - x1) * (jy - y1) - (y2 - y1) * (jx - x1) == 0:
+            raise ValueError("junction_side lies on the stop line; pick a point off the line")
+        return self
+
+
+class SignalHead(StrictModel):
+    id: str = Field(description="Signal head id, unique within the camera.")
+    region: Box = Field(description="Pixel box x1, y1, x2, y2 around the head's lamps.")
+
+    @field_validator("region")
+    @classmethod
+    def _box_is_ordered(cls, region: Box) -> Box:
+        x1, y1, x2, y2 = region
+        if x2 <= x1 or y2 <= y1:
+            raise ValueError("region must be x1, y1, x2, y2 with x2 > x1 and y2 > y1")
+        return region
+
+
+class Zone(StrictModel):
+    id: str = Field(description="Zone id, unique within the camera.")
+    kind: str = Field(description="What the zone is for, e.g. no_stopping or crosswalk.")
+    polygon: list[Point] = Field(min_length=3, description="Polygon vertices in image pixels.")
+
+
+class Scene(StrictModel):
+    stop_line: StopLine | None = Field(default=None, description="Stop line of the approach.")
+    signal_heads: list[SignalHead] = Field(default_factory=list, description="Signal heads.")
+    zones: list[Zone] = Field(default_factory=list, description="Zones of the scene.")
+
+
+class RedLightRule(StrictModel):
+    type: Literal["red_light"] = "red_light"
+    signal_head: str | None = Field(
+        default=None, description="Signal head that controls the line; default: the first one."
+    )
+    amber_grace_s: float = Field(
+        default=0.0, ge=0, description="Seconds after red onset during which crossing is allowed."
+    )
+    min_track_frames: int = Field(
+        default=3, ge=1, description="Frames a track must be seen before it can trigger."
+    )
+
+
+RuleConfig = Annotated[RedLightRule, Field(discriminator="type")]
+
+
+class CameraConfig(StrictModel):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Stable camera id.")
+    name: str = Field(description="Display name.")
+    location: Location
+    source: SourceConfig
+    analysis_fps: float = Field(default=10.0, gt=0, le=60, description="Frames analysed per s.")
+    scene: Scene = Field(default_factory=Scene)
+    rules: list[RuleConfig] = Field(default_factory=list, description="Rules checked.")
+
+    @model_validator(mode="after")
+    def _rules_fit_scene(self) -> CameraConfig:
+        heads = {h.id for h in self.scene.signal_heads}
+        for rule in self.rules:
+            if rule.type == "red_light":
+                if self.scene.stop_line is None:
+                    raise ValueError("rule red_light needs scene.stop_line")
+                if not heads:
+                    raise ValueError("rule red_light needs at least one scene.signal_heads entry")
+                if rule.signal_head is not None and rule.signal_head not in heads:
+                    raise ValueError(
+                        f"rule red_light names signal head {rule.signal_head!r}, "
+                        f"not among {sorted(heads)}"
+                    )
+        return self
+
+
+class EvidenceConfig(StrictModel):
+    path: Path = Field(default=Path("evidence"), description="Local evidence directory.")
+    frames_before: int = Field(default=1, ge=1, description="Key frames kept before an offence.")
+
+
+class KafkaTopics(StrictModel):
+    violations: str = "violations"
+    camera_health: str = "camera-health"
+    reviews: str = "reviews"
+
+
+class KafkaConfig(StrictModel):
+    bootstrap_servers: list[str] = Field(min_length=1, description="host:port of brokers.")
+    topics: KafkaTopics = Field(default_factory=KafkaTopics)
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _host_port(cls, servers: list[str]) -> list[str]:
+        for server in servers:
+            host, _, port = server.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"bootstrap server {server!r} is not host:port")
+        return servers
+
+
+class DetectorConfig(StrictModel):
+    model: str = Field(default="yolov3-tiny", description="Model registry name.")
+    input_size: int = Field(default=416, ge=128, le=1280, multiple_of=32)
+    confidence: float = Field(default=0.25, gt=0, lt=1)
+
+
+class ReviewConfig(StrictModel):
+    session_secret: str | None = Field(
+        default=None, description="Key for signing sessions; generated and kept in the DB if unset."
+    )
+
+
+class AppConfig(StrictModel):
+    database_url: str = Field(
+        default="sqlite:///trafficcam.db", description="SQLAlchemy URL (sqlite or postgresql)."
+    )
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
+    kafka: KafkaConfig | None = Field(default=None, description="Kafka; none = no events.")
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
+    cameras: list[CameraConfig] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        scheme = url.split(":", 1)[0]
+        if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+            raise ValueError(f"database_url must be sqlite:// or postgresql://, got {url!r}")
+        return url
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_ids(cls, cameras: list[CameraConfig]) -> list[CameraConfig]:
+        seen: set[str] = set()
+        for camera in cameras:
+            if camera.id in seen:
+                raise ValueError(f"camera id {camera.id!r} is used twice")
+            seen.add(camera.id)
+        return cameras
+
+    def camera(self, camera_id: str) -> CameraConfig:
+        for camera in self.cameras:
+            if camera.id == camera_id:
+                return camera
+        raise KeyError(camera_id)
+
+
+def _describe_location(data: dict[str, Any], loc: tuple[int | str, ...]) -> str:
+    """Turn pydantic's error location into `camera 'x', field scene.stop_line.points`."""
+    parts = list(loc)
+    if len(parts) >= 2 and parts[0] == "cameras" and isinstance(parts[1], int):
+        index = parts[1]
+        cameras = data.get("cameras") or []
+        camera_id = None
+        if index < len(cameras) and isinstance(cameras[index], dict):
+            camera_id = cameras[index].get("id")
+        who = f"camera {camera_id!r}" if camera_id else f"camera #{index + 1}"
+        field = ".".join(str(p) for p in parts[2:]) or "(the camera entry)"
+        return f"{who}, field {field}"
+    return "field " + ".".join(str(p) for p in parts)
+
+
+def _resolve_paths(config: AppConfig, base: Path) -> AppConfig:
+    def resolve(path: Path) -> Path:
+        return path if path.is_absolute() else (base / path).resolve()
+
+    database_url = config.database_url
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix) and not database_url.startswith(prefix + "/"):
+        relative = database_url[len(prefix) :]
+        if relative and relative != ":memory:":
+            database_url = prefix + str(resolve(Path(relative)))
+    cameras = [
+        camera.model_copy(
+            update={
+                "source": camera.source.model_copy(
+                    update={"url": str(resolve(Path(camera.source.url)))}
+                )
+            }
+        )
+        if camera.source.is_file
+        else camera
+        for camera in config.cameras
+    ]
+    evidence = config.evidence.model_copy(update={"path": resolve(config.evidence.path)})
+    return config.model_copy(
+        update={"database_url": database_url, "evidence": evidence, "cameras": cameras}
+    )
+
+
+def parse_config(data: Any, *, source: str = "<config>", base: Path | None = None) -> AppConfig:
+    """Validate a config mapping.
+
+    Args:
+        data: the mapping read from YAML.
+        source: name used in error messages (the file path).
+        base: directory relative paths are resolved against.
+
+    Returns:
+        The validated config with absolute paths.
+
+    Raises:
+        ConfigError: naming the file, the camera and the field of every problem.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of settings")
+    try:
+        config = AppConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            where = _describe_location(data, tuple(error["loc"]))
+            message = error["msg"]
+            if error["type"] == "extra_forbidden":
+                message = "unknown key (check its spelling)"
+            lines.append(f"{source}: {where}: {message}")
+        raise ConfigError("\n".join(lines)) from None
+    return _resolve_paths(config, base or Path.cwd())
+
+
+def load_config(path: Path | str) -> AppConfig:
+    """Read and validate a `trafficcam.yaml` file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(data, source=str(path), base=path.parent.resolve())

@@ -1,0 +1,153 @@
+"""ORM rows. Request/response and event schemas live elsewhere; these are storage only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import DateTime, TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; store UTC-aware datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON}
+
+
+class Camera(Base):
+    __tablename__ = "cameras"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    location_text: Mapped[str] = mapped_column(String(300))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Violation(Base):
+    __tablename__ = "violations"
+    __table_args__ = (
+        Index("ix_violations_status_time", "status", "offence_time"),
+        Index("ix_violations_camera_time", "camera_id", "offence_time"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    rule_type: Mapped[str] = mapped_column(String(40))
+    rule_version: Mapped[str] = mapped_column(String(20))
+    track_id: Mapped[int] = mapped_column(BigInteger)
+    vehicle_class: Mapped[str] = mapped_column(String(40))
+    offence_time: Mapped[datetime]
+    stream_time_s: Mapped[float]
+    first_evidence_time: Mapped[datetime]
+    last_evidence_time: Mapped[datetime]
+    measurements: Mapped[dict[str, Any]]
+    explanation: Mapped[str] = mapped_column(Text)
+    scene_version: Mapped[str] = mapped_column(String(64))
+    plate: Mapped[str | None] = mapped_column(String(20), default=None)
+    plate_confidence: Mapped[float | None] = mapped_column(default=None)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    evidence_dir: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    camera: Mapped[Camera] = relationship()
+    evidence: Mapped[list[EvidenceItem]] = relationship(
+        back_populates="violation", order_by="EvidenceItem.id"
+    )
+    reviews: Mapped[list[Review]] = relationship(order_by="Review.id")
+
+
+class EvidenceItem(Base):
+    __tablename__ = "evidence_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    violation_id: Mapped[str] = mapped_column(ForeignKey("violations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    uri: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+
+    violation: Mapped[Violation] = relationship(back_populates="evidence")
+
+
+class Review(Base):
+    """One reviewer decision. Rows are appended, never updated."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    violation_id: Mapped[str] = mapped_column(ForeignKey("violations.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(80))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    plate_correction: Mapped[str | None] = mapped_column(String(20), default=None)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxEvent(Base):
+    """An event waiting for the relay; written in the same transaction as its subject."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    topic: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
