@@ -56,11 +56,10 @@ def class_id(name: str) -> int:
 
 
 def _as_array(value: Any, dtype: type[np.generic], field: str) -> np.ndarray:
-    arr = np.asarray(value, dtype=dtype)
-    if not arr.flags.c_contiguous:
-        arr = np.ascontiguousarray(arr)
-    # Frozen dataclasses still hold mutable arrays; locking them keeps a result that
-    # was handed to several consumers (rules, evidence) from being edited by one.
+    # A private, read-only copy: frozen dataclasses still hold mutable arrays, and a
+    # result handed to several consumers (rules, evidence) must not be edited by one.
+    # Copying is cheap at detection counts and leaves the caller's array writable.
+    arr = np.array(value, dtype=dtype, copy=True, order="C")
     arr.setflags(write=False)
     if arr.ndim == 0:
         raise ValueError(f"{field} must be an array, got a scalar")

@@ -9,6 +9,8 @@ be moved as a whole.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
@@ -132,6 +134,19 @@ class CameraConfig(StrictModel):
     analysis_fps: float = Field(default=10.0, gt=0, le=60, description="Frames analysed per s.")
     scene: Scene = Field(default_factory=Scene)
     rules: list[RuleConfig] = Field(default_factory=list, description="Rules checked.")
+
+    @property
+    def scene_version(self) -> str:
+        """SHA-256 of the scene and rules as configured; every violation records it."""
+        canonical = json.dumps(
+            {
+                "scene": self.scene.model_dump(mode="json"),
+                "rules": [r.model_dump(mode="json") for r in self.rules],
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
     @model_validator(mode="after")
     def _rules_fit_scene(self) -> CameraConfig:

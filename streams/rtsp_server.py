@@ -34,16 +34,22 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
-# config-interval=-1 repeats SPS/PPS before every keyframe, so a client that
-# joins (or rejoins) mid-stream can start decoding at the next keyframe.
+# Before the subclasses below are registered: their signals carry GstMessage,
+# a type that only exists once GStreamer is initialised.
+Gst.init(None)
+
+# h264parse config-interval=-1 repeats SPS/PPS before every keyframe, so a
+# client can start decoding at any keyframe. Not on rtph264pay as well: it
+# inserts them before every IDR *slice*, which splits a multi-slice keyframe
+# (x264 zerolatency, many cameras) into two frames on the client.
 _FILE_PIPELINE = (
     "filesrc name=src ! qtdemux name=demux demux.video_0 ! queue ! "
-    "h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96 config-interval=-1"
+    "h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96"
 )
 _LIVE_TEST_PIPELINE = (
     "videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=360,framerate=15/1 ! "
     "timeoverlay ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! "
-    "video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=-1"
+    "video/x-h264,profile=baseline ! h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96"
 )
 
 _SEEK_START = 0
@@ -70,10 +76,12 @@ class LoopingMedia(GstRtspServer.RTSPMedia):
         self._segment_seek(Gst.SeekFlags.SEGMENT | Gst.SeekFlags.FLUSH)
 
     def _segment_seek(self, flags: Gst.SeekFlags) -> None:
-        pipeline = self.get_element().get_parent()
-        if pipeline is None:
+        # Sent to the demuxer itself: a seek sent to the pipeline travels up from
+        # the server's sinks and never reaches qtdemux (it is accepted, but lost).
+        demux = self.get_element().get_by_name("demux")
+        if demux is None:
             return
-        pipeline.seek(
+        demux.seek(
             1.0,
             Gst.Format.TIME,
             flags,
@@ -134,7 +142,6 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address(args.host)
     server.set_service(str(args.port))

@@ -1,0 +1,194 @@
+"""Multi-object tracking: ByteTrack (Ultralytics' implementation) over `Detections`.
+
+One `ByteTracker` per camera: it keeps state between frames and its track ids are
+its own (two trackers may both issue id 1).
+
+Example:
+    >>> tracker = ByteTracker(frame_rate=10)
+    >>> for frame in frames:
+    ...     [dets] = detector.detect([frame])
+    ...     tracks = tracker.update(dets, frame)
+"""
+
+from __future__ import annotations
+
+import os
+
+# Must be set before Ultralytics is imported: it reads these once, at import time.
+# Its trackers pip-install `lap` at run time when it is missing, and its import
+# probes DNS to decide whether it is online; neither belongs in a pipeline run.
+os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+os.environ.setdefault("YOLO_OFFLINE", "true")
+
+from collections import Counter  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+import numpy as np  # noqa: E402
+from ultralytics.trackers.byte_tracker import BYTETracker  # noqa: E402
+
+from models.detections import Detections, Tracks  # noqa: E402
+
+_REFERENCE_FPS = 30.0  # ByteTrack's `track_buffer` is defined in frames at 30 fps
+
+
+@dataclass(frozen=True)
+class _TrackerInput:
+    """The slice of Ultralytics' `Boxes` API that `BYTETracker.update` reads."""
+
+    xyxy: np.ndarray
+    conf: np.ndarray
+    cls: np.ndarray
+
+    @property
+    def xywh(self) -> np.ndarray:
+        centre = (self.xyxy[:, :2] + self.xyxy[:, 2:]) / 2
+        size = self.xyxy[:, 2:] - self.xyxy[:, :2]
+        return np.concatenate([centre, size], axis=1)
+
+    def __len__(self) -> int:
+        return len(self.conf)
+
+    def __getitem__(self, index: np.ndarray) -> _TrackerInput:
+        return _TrackerInput(self.xyxy[index], self.conf[index], self.cls[index])
+
+
+class ByteTracker:
+    """ByteTrack over framework-neutral `Detections`.
+
+    Two guarantees on top of Ultralytics' tracker:
+    - a track id keeps one class for its whole life: the class it was first reported
+      with (a vote over the detections it was confirmed from), even if the detector
+      later flips between, say, `car` and `truck`;
+    - boxes are the detector's boxes for the frame, not the Kalman prediction, so
+      line-crossing decisions rest on what was measured.
+    """
+
+    def __init__(
+        self,
+        frame_rate: float = 10.0,
+        track_high_thresh: float = 0.25,
+        track_low_thresh: float = 0.1,
+        new_track_thresh: float = 0.25,
+        track_buffer: int = 30,
+        match_thresh: float = 0.8,
+    ) -> None:
+        """Create a tracker for one camera.
+
+        Args:
+            frame_rate: Rate at which `update` is called (the analysis rate, not the
+                camera's). Scales `track_buffer`.
+            track_high_thresh: Detections at or above this score are matched first.
+            track_low_thresh: Detections between this and `track_high_thresh` are used
+                only to keep existing tracks alive.
+            new_track_thresh: Minimum score of an unmatched detection to start a track.
+            track_buffer: How long a lost track may be re-found, in frames at 30 fps
+                (ByteTrack's convention): 30 means one second at any `frame_rate`.
+            match_thresh: Maximum association cost (1 - IoU, fused with score).
+
+        Raises:
+            ValueError: For a non-positive `frame_rate` or `track_buffer`.
+        """
+        if frame_rate <= 0:
+            raise ValueError(f"frame_rate must be positive, got {frame_rate}")
+        if track_buffer <= 0:
+            raise ValueError(f"track_buffer must be positive, got {track_buffer}")
+        self.frame_rate = frame_rate
+        # Ultralytics takes the buffer in frames as called, so convert from ByteTrack's
+        # 30 fps convention; otherwise a 10 fps camera would keep lost tracks 3 s.
+        buffer_frames = max(1, round(frame_rate / _REFERENCE_FPS * track_buffer))
+        args = SimpleNamespace(
+            track_high_thresh=track_high_thresh,
+            track_low_thresh=track_low_thresh,
+            new_track_thresh=new_track_thresh,
+            track_buffer=buffer_frames,
+            match_thresh=match_thresh,
+            fuse_score=True,
+        )
+        self._tracker = BYTETracker(args)
+        self._votes: dict[int, Counter[int]] = {}
+        self._locked: dict[int, int] = {}
+
+    def update(self, detections: Detections, frame: np.ndarray | None = None) -> Tracks:
+        """Advance the tracker by one frame.
+
+        Args:
+            detections: This frame's detections (an empty one when nothing was seen;
+                every analysed frame must be passed, or tracks age wrongly).
+            frame: The BGR frame. Unused by ByteTrack; accepted so trackers that use
+                appearance or camera motion can share this call.
+
+        Returns:
+            The tracks matched in this frame, with their ids and the detector's boxes.
+        """
+        del frame  # ByteTrack is motion-only
+        tracker_input = _TrackerInput(
+            detections.xyxy.astype(np.float32),
+            detections.scores.astype(np.float32),
+            detections.class_ids.astype(np.float32),
+        )
+        rows = np.asarray(self._tracker.update(tracker_input), dtype=np.float64).reshape(-1, 8)
+        self._remember_classes(detections)
+        if rows.shape[0] == 0:
+            return Tracks(**_empty_track_fields())
+
+        # Row layout: x1, y1, x2, y2, track_id, score, cls, detection index.
+        track_ids = rows[:, 4].astype(np.int64)
+        det_idx = rows[:, 7].astype(np.int64)
+        class_ids = np.array(
+            [self._class_of(int(t), int(c)) for t, c in zip(track_ids, rows[:, 6], strict=True)],
+            dtype=np.int64,
+        )
+        return Tracks(
+            xyxy=detections.xyxy[det_idx],
+            scores=detections.scores[det_idx],
+            class_ids=class_ids,
+            track_ids=track_ids,
+        )
+
+    def reset(self) -> None:
+        """Forget every track and restart ids at 1 (e.g. after the camera moved)."""
+        self._tracker.reset()
+        self._votes.clear()
+        self._locked.clear()
+
+    def _remember_classes(self, detections: Detections) -> None:
+        """Vote on the class of tracks not yet reported, and forget removed tracks."""
+        alive = set()
+        for track in (*self._tracker.tracked_stracks, *self._tracker.lost_stracks):
+            alive.add(track.track_id)
+            # Unconfirmed tracks are not reported yet, but their detections still count
+            # towards the class they will be reported with.
+            if track.track_id in self._locked or track.frame_id != self._tracker.frame_id:
+                continue
+            idx = int(track.idx)
+            if 0 <= idx < len(detections):
+                score = float(detections.scores[idx])
+                votes = self._votes.setdefault(track.track_id, Counter())
+                votes[int(detections.class_ids[idx])] += score
+        for gone in set(self._votes) - alive:
+            del self._votes[gone]
+        for gone in set(self._locked) - alive:
+            del self._locked[gone]
+
+    def _class_of(self, track_id: int, reported: int) -> int:
+        if track_id not in self._locked:
+            votes = self._votes.pop(track_id, None)
+            # Score-weighted majority of the sightings so far; ties go to the class
+            # Ultralytics reports, which is the latest detection's.
+            if votes:
+                best = max(votes.values())
+                leaders = {c for c, v in votes.items() if v == best}
+                self._locked[track_id] = reported if reported in leaders else min(leaders)
+            else:
+                self._locked[track_id] = reported
+        return self._locked[track_id]
+
+
+def _empty_track_fields() -> dict[str, np.ndarray]:
+    return {
+        "xyxy": np.zeros((0, 4), dtype=np.float32),
+        "scores": np.zeros((0,), dtype=np.float32),
+        "class_ids": np.zeros((0,), dtype=np.int64),
+        "track_ids": np.zeros((0,), dtype=np.int64),
+    }

@@ -1,0 +1,103 @@
+"""One camera's analysis: tracking, signal state, track history and rules.
+
+The worker owns the shared detector; each camera owns one of these, so a camera
+never sees another camera's tracks and one camera's failure stays its own.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.detections import Detections
+from models.tracking import ByteTracker
+from pipeline.config import CameraConfig
+from pipeline.rules import Rule, ViolationCandidate, build_rules
+from pipeline.rules.base import FrameContext
+from pipeline.signal import SignalState, SignalTracker
+from pipeline.track_history import TrackHistory
+from streams.frame import Frame
+
+VEHICLE_CLASSES = frozenset({"car", "motorbike", "bus", "truck", "bicycle"})
+_RECENT_FRAMES_S = 5.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A violation candidate together with the frames its evidence is cut from."""
+
+    camera: CameraConfig
+    candidate: ViolationCandidate
+    before_frame: Frame
+    after_frame: Frame
+    signal: SignalState | None
+
+
+class CameraPipeline:
+    """Turns one camera's frames and detections into violation findings."""
+
+    def __init__(self, camera: CameraConfig) -> None:
+        self.camera = camera
+        self.tracker = ByteTracker(frame_rate=camera.analysis_fps)
+        self.signals = {head.id: SignalTracker(head.region) for head in camera.scene.signal_heads}
+        self.history = TrackHistory()
+        self.rules: list[Rule] = build_rules(camera)
+        self._recent: deque[Frame] = deque()
+        self.frames_processed = 0
+
+    def process(self, frame: Frame, detections: Detections) -> list[Finding]:
+        """Advance tracking and every rule by one analysed frame."""
+        self.frames_processed += 1
+        self._remember(frame)
+        signal_states = {hid: s.update(frame.image, frame.pts) for hid, s in self.signals.items()}
+        vehicles = detections.select(
+            np.array([name in VEHICLE_CLASSES for name in detections.class_names], dtype=bool)
+        )
+        tracks = self.tracker.update(vehicles, frame.image)
+        seen = self.history.update(
+            seq=frame.seq,
+            t=frame.pts,
+            wall_time=frame.wall_time,
+            track_ids=tracks.track_ids.tolist(),
+            boxes=[(float(a), float(b), float(c), float(d)) for a, b, c, d in tracks.xyxy.tolist()],
+            classes=tracks.class_names,
+        )
+        ctx = FrameContext(
+            camera_id=self.camera.id,
+            seq=frame.seq,
+            t=frame.pts,
+            image=frame.image,
+            tracks=seen,
+            signals=signal_states,
+        )
+        findings = []
+        for rule in self.rules:
+            for candidate in rule.check(ctx):
+                before = self._frame(candidate.before.seq) or frame
+                after = self._frame(candidate.after.seq) or frame
+                head = candidate.measurements.get("signal_head")
+                findings.append(
+                    Finding(
+                        camera=self.camera,
+                        candidate=candidate,
+                        before_frame=before,
+                        after_frame=after,
+                        signal=signal_states.get(head) if isinstance(head, str) else None,
+                    )
+                )
+        return findings
+
+    def _remember(self, frame: Frame) -> None:
+        # Key frames are looked up by sequence number when a rule fires; a few
+        # seconds of decoded frames is all a rule ever points back to.
+        self._recent.append(frame)
+        while self._recent and frame.pts - self._recent[0].pts > _RECENT_FRAMES_S:
+            self._recent.popleft()
+
+    def _frame(self, seq: int) -> Frame | None:
+        for frame in reversed(self._recent):
+            if frame.seq == seq:
+                return frame
+        return None

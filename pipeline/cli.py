@@ -1,0 +1,426 @@
+"""`trafficcam` command line: the composition root of the project.
+
+Every subcommand reports bad input as one clear message and exit status 1; it
+never shows a traceback for a mistake the user can fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from pipeline.config import AppConfig, ConfigError, load_config
+
+log = logging.getLogger("trafficcam")
+
+DEFAULT_MODELS = ("yolov3-tiny",)
+
+
+class CommandError(Exception):
+    """A problem with the command's input; printed without a traceback."""
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("kafka", "urllib3", "ultralytics", "multipart"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+# ---------------------------------------------------------------- models
+
+
+def cmd_models_pull(args: argparse.Namespace) -> int:
+    from models import weights
+
+    for name in args.names or DEFAULT_MODELS:
+        try:
+            path = weights.pull(name)
+        except weights.ModelError as exc:
+            raise CommandError(str(exc)) from None
+        print(f"{name}: {path}")
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from models import weights
+
+    for status in weights.list_models():
+        state = "pulled" if status.pulled else "not pulled"
+        print(f"{status.name:16} {state:11} {status.description}")
+    return 0
+
+
+def cmd_models_verify(args: argparse.Namespace) -> int:
+    from models import weights
+
+    failed = False
+    for name in args.names or [s.name for s in weights.list_models() if s.pulled]:
+        try:
+            weights.verify(name)
+            print(f"{name}: ok")
+        except weights.ModelError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            failed = True
+    return 1 if failed else 0
+
+
+# ---------------------------------------------------------------- scenario / eval
+
+
+def cmd_scenario(args: argparse.Namespace) -> int:
+    from pipeline import scenario
+
+    try:
+        files = scenario.generate(args.name, Path(args.out), seed=args.seed)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"video:  {files.video}\nconfig: {files.config}\ntruth:  {files.truth}")
+    return 0
+
+
+def build_detector(config: AppConfig) -> Any:
+    """The configured detector, from the model registry (never downloads)."""
+    from models import weights
+    from models.darknet import DarknetDetector
+
+    if config.detector.model != "yolov3-tiny":
+        raise CommandError(
+            f"field detector.model: {config.detector.model!r} is not supported yet; use yolov3-tiny"
+        )
+    try:
+        return DarknetDetector.from_registry(
+            config.detector.model,
+            input_size=config.detector.input_size,
+            confidence=config.detector.confidence,
+        )
+    except weights.ModelError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from pipeline.evaluate import Prediction, config_for_video, load_truth, score
+    from pipeline.worker import CollectingSink, Worker
+
+    config = config_for_video(load_config(args.config), Path(args.video))
+    truth = load_truth(Path(args.truth))
+    sink = CollectingSink()
+    stats = Worker(config, build_detector(config), sink).run()
+    predictions = [
+        Prediction(f.candidate.rule_type, f.candidate.offence_t, f.candidate.vehicle_class)
+        for f in sink.findings
+    ]
+    scores = score(predictions, truth)
+    result = {
+        "rules": {rule: s.as_dict() for rule, s in scores.items()},
+        "frames": stats.frames,
+        "seconds": round(stats.seconds, 2),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{'rule':16} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>10} {'recall':>8}")
+        for rule, s in scores.items():
+            print(f"{rule:16} {s.tp:4} {s.fp:4} {s.fn:4} {s.precision:10.3f} {s.recall:8.3f}")
+        print(f"{stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} frames/s)")
+        for p in sorted(predictions, key=lambda p: p.t):
+            print(f"  predicted {p.rule} {p.vehicle} at {p.t:.2f} s")
+    return 0
+
+
+# ---------------------------------------------------------------- run
+
+
+def run_pipeline(config: AppConfig, stop: threading.Event) -> int:
+    """Run every camera; returns the exit status. Used by `run` and `demo`."""
+    from pipeline.events import OutboxRelay
+    from pipeline.recorder import ViolationRecorder, register_cameras
+    from pipeline.store.db import open_database
+    from pipeline.worker import Worker
+
+    if not config.cameras:
+        raise CommandError("the config has no cameras")
+    detector = build_detector(config)
+    _, session_factory = open_database(config.database_url)
+    register_cameras(session_factory, config.cameras)
+    recorder = ViolationRecorder(config, session_factory, detector)
+    worker = Worker(config, detector, recorder, stop=stop)
+
+    relay = None
+    relay_stop = threading.Event()
+    relay_thread = None
+    if config.kafka is not None:
+        relay = OutboxRelay(session_factory, config.kafka.bootstrap_servers)
+        relay_thread = threading.Thread(
+            target=relay.run, args=(relay_stop,), name="outbox-relay", daemon=True
+        )
+        relay_thread.start()
+    log.info(
+        "running %d camera(s): %s", len(config.cameras), ", ".join(c.id for c in config.cameras)
+    )
+    stats = worker.run()
+    log.info(
+        "processed %d frames in %.1f s (%.1f frames/s), %d violation(s)",
+        stats.frames,
+        stats.seconds,
+        stats.fps,
+        len(recorder.recorded),
+    )
+    status = 0
+    if relay is not None and relay_thread is not None:
+        relay_stop.set()
+        relay_thread.join()
+        if not relay.drain(timeout_s=30.0):
+            log.error("Kafka did not take every event; they stay in the outbox for the next run")
+            status = 1
+        relay.close()
+    return status
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    return run_pipeline(config, stop)
+
+
+# ---------------------------------------------------------------- evidence
+
+
+def cmd_evidence_verify(args: argparse.Namespace) -> int:
+    from pipeline.evidence import sha256_file, verify_package_dir
+    from pipeline.store.db import open_database
+    from pipeline.store.repository import all_violation_ids, get_violation
+
+    if args.target and Path(args.target).is_dir():
+        problems = verify_package_dir(Path(args.target))
+        checked = 1
+    else:
+        if not args.all and not args.target:
+            raise CommandError("say what to verify: --all, a violation id, or a package directory")
+        config = load_config(args.config)
+        root = config.evidence.path
+        _, session_factory = open_database(config.database_url)
+        problems = []
+        with session_factory() as session:
+            ids = all_violation_ids(session) if args.all else [args.target]
+            checked = len(ids)
+            for violation_id in ids:
+                violation = get_violation(session, violation_id)
+                if violation is None:
+                    raise CommandError(f"no violation {violation_id!r} in {config.database_url}")
+                # The database's own hashes are checked too: a manifest rewritten
+                # together with its files would still pass a manifest-only check.
+                for item in violation.evidence:
+                    path = root / item.uri
+                    if not path.is_file():
+                        problems.append(f"{path}: missing")
+                    elif sha256_file(path) != item.sha256:
+                        problems.append(f"{path}: SHA-256 does not match the database")
+                problems.extend(
+                    p
+                    for p in verify_package_dir(root / violation.evidence_dir)
+                    if p not in problems
+                )
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"checked {checked} evidence package(s): {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+# ---------------------------------------------------------------- serve / users
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from review_ui.app import create_app
+
+    config = load_config(args.config)
+    app = create_app(config)
+    print(f"review UI on http://{args.host}:{args.port}")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    env = os.environ.get("TRAFFICCAM_PASSWORD")
+    if env:
+        return env
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise CommandError("the two passwords differ")
+    return first
+
+
+def _with_users(args: argparse.Namespace, action: Callable[[Any], str]) -> int:
+    from pipeline.store.db import open_database
+    from pipeline.store.users import UserError
+
+    config = load_config(args.config)
+    _, session_factory = open_database(config.database_url)
+    try:
+        with session_factory.begin() as session:
+            print(action(session))
+    except UserError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from pipeline.store.users import add_user
+
+    password = _read_password(args)
+    return _with_users(
+        args,
+        lambda s: f"added {add_user(s, args.name, password, args.role).username} ({args.role})",
+    )
+
+
+def cmd_users_passwd(args: argparse.Namespace) -> int:
+    from pipeline.store.users import set_password
+
+    password = _read_password(args)
+
+    def change(session: Any) -> str:
+        set_password(session, args.name, password)
+        return f"password of {args.name} changed"
+
+    return _with_users(args, change)
+
+
+def cmd_users_disable(args: argparse.Namespace) -> int:
+    from pipeline.store.users import set_disabled
+
+    def disable(session: Any) -> str:
+        set_disabled(session, args.name)
+        return f"{args.name} disabled"
+
+    return _with_users(args, disable)
+
+
+# ---------------------------------------------------------------- demo
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipeline.demo import run_demo
+
+    return run_demo(port=args.port, workdir=Path(args.workdir) if args.workdir else None)
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trafficcam", description="Traffic-camera violation detection."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    models = sub.add_parser("models", help="model registry").add_subparsers(
+        dest="models_command", required=True
+    )
+    pull = models.add_parser("pull", help="fetch and verify models")
+    pull.add_argument("names", nargs="*", help=f"model names (default: {' '.join(DEFAULT_MODELS)})")
+    pull.set_defaults(func=cmd_models_pull)
+    models.add_parser("list", help="list known models").set_defaults(func=cmd_models_list)
+    verify = models.add_parser("verify", help="check pulled models' hashes")
+    verify.add_argument("names", nargs="*")
+    verify.set_defaults(func=cmd_models_verify)
+
+    scenario = sub.add_parser("scenario", help="generate a test scene with known answers")
+    scenario.add_argument("name", help="scenario name (= rule type), e.g. red_light")
+    scenario.add_argument("--out", required=True, help="output directory")
+    scenario.add_argument("--seed", type=int, default=0)
+    scenario.set_defaults(func=cmd_scenario)
+
+    evaluate = sub.add_parser("eval", help="measure precision/recall on a video with truth")
+    evaluate.add_argument("--config", required=True)
+    evaluate.add_argument("--video", required=True)
+    evaluate.add_argument("--truth", required=True)
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(func=cmd_eval)
+
+    run = sub.add_parser("run", help="run the workers for every camera")
+    run.add_argument("--config", required=True)
+    run.set_defaults(func=cmd_run)
+
+    evidence = sub.add_parser("evidence", help="evidence packages").add_subparsers(
+        dest="evidence_command", required=True
+    )
+    ev_verify = evidence.add_parser("verify", help="check evidence hashes")
+    ev_verify.add_argument("target", nargs="?", help="violation id or package directory")
+    ev_verify.add_argument("--all", action="store_true", help="every stored violation")
+    ev_verify.add_argument("--config", default="trafficcam.yaml")
+    ev_verify.set_defaults(func=cmd_evidence_verify)
+
+    serve = sub.add_parser("serve", help="serve the review UI")
+    serve.add_argument("--config", required=True)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="everything, embedded, on a generated camera")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--workdir", help="where the demo keeps its files (default: ./var/demo)")
+    demo.set_defaults(func=cmd_demo)
+
+    users = sub.add_parser("users", help="review UI accounts").add_subparsers(
+        dest="users_command", required=True
+    )
+    for name, func, help_text in (
+        ("add", cmd_users_add, "add a user"),
+        ("passwd", cmd_users_passwd, "change a password"),
+        ("disable", cmd_users_disable, "disable a user"),
+    ):
+        command = users.add_parser(name, help=help_text)
+        command.add_argument("name")
+        command.add_argument("--config", default="trafficcam.yaml")
+        if name == "add":
+            command.add_argument(
+                "--role", required=True, choices=("police", "operator", "analyst", "admin")
+            )
+        if name != "disable":
+            command.add_argument(
+                "--password-stdin", action="store_true", help="read the password from stdin"
+            )
+        command.set_defaults(func=func)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return int(args.func(args))
+    except (ConfigError, CommandError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Turns findings into stored violations: evidence package, then one DB transaction.
+
+Order matters for durability: the evidence files (manifest last) are complete on
+disk before the transaction that references them commits, and the violation row,
+its evidence rows and its outbox event commit together. A crash in between
+leaves at worst an unreferenced directory, never a row pointing at a missing file.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.detector import Detector
+from pipeline.camera_pipeline import Finding
+from pipeline.clock import clock_sync_status
+from pipeline.config import AppConfig, CameraConfig
+from pipeline.evidence import LocalEvidenceStore, annotate_overview, crop
+from pipeline.events import violation_event
+from pipeline.store.models import Violation
+from pipeline.store.repository import PendingEvent, record_violation, upsert_camera
+
+log = logging.getLogger(__name__)
+
+
+def register_cameras(session_factory: sessionmaker[Session], cameras: list[CameraConfig]) -> None:
+    with session_factory.begin() as session:
+        for camera in cameras:
+            upsert_camera(
+                session,
+                camera_id=camera.id,
+                name=camera.name,
+                location_text=camera.location.text,
+                lat=camera.location.lat,
+                lon=camera.location.lon,
+            )
+
+
+class ViolationRecorder:
+    """A `FindingSink` that stores each finding with its evidence and event."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        session_factory: sessionmaker[Session],
+        detector: Detector,
+    ) -> None:
+        self.config = config
+        self.session_factory = session_factory
+        self.detector = detector
+        self.evidence = LocalEvidenceStore(config.evidence.path)
+        self.violations_topic = config.kafka.topics.violations if config.kafka else None
+        self.recorded: list[str] = []
+
+    def handle(self, finding: Finding) -> None:
+        candidate, camera = finding.candidate, finding.camera
+        violation_id = str(uuid.uuid4())
+        after = finding.after_frame
+        offence_utc = after.wall_time - timedelta(seconds=after.pts - candidate.offence_t)
+        measurements = dict(candidate.measurements)
+        manifest = {
+            "schema_version": 1,
+            "violation_id": violation_id,
+            "camera": {
+                "id": camera.id,
+                "name": camera.name,
+                "location": camera.location.model_dump(),
+            },
+            "times": {
+                "offence_utc": offence_utc.isoformat(),
+                "first_evidence_utc": finding.before_frame.wall_time.isoformat(),
+                "last_evidence_utc": after.wall_time.isoformat(),
+                "offence_stream_s": round(candidate.offence_t, 3),
+                "clock_sync": clock_sync_status(),
+            },
+            "rule": {
+                "type": candidate.rule_type,
+                "version": candidate.rule_version,
+                "measurements": measurements,
+                "explanation": candidate.explanation,
+            },
+            "vehicle": {
+                "class": candidate.vehicle_class,
+                "track_id": candidate.track_id,
+                "box_before": list(candidate.before.box),
+                "box_after": list(candidate.after.box),
+            },
+            "scene_version": camera.scene_version,
+            "model": {"name": self.detector.name, "sha256": self.detector.model_sha256},
+        }
+        package = self.evidence.write_package(
+            violation_id,
+            {
+                "frame_before": ("frame_before.jpg", finding.before_frame.image),
+                "frame_after": ("frame_after.jpg", after.image),
+                "vehicle_crop": (
+                    "vehicle_crop.jpg",
+                    crop(finding.before_frame.image, candidate.before.box),
+                ),
+                "overview": (
+                    "overview.jpg",
+                    annotate_overview(after.image, camera, candidate, finding.signal, offence_utc),
+                ),
+            },
+            manifest,
+        )
+        row = Violation(
+            id=violation_id,
+            camera_id=camera.id,
+            rule_type=candidate.rule_type,
+            rule_version=candidate.rule_version,
+            track_id=candidate.track_id,
+            vehicle_class=candidate.vehicle_class,
+            offence_time=offence_utc,
+            stream_time_s=candidate.offence_t,
+            first_evidence_time=finding.before_frame.wall_time,
+            last_evidence_time=after.wall_time,
+            measurements=measurements,
+            explanation=candidate.explanation,
+            scene_version=camera.scene_version,
+            evidence_dir=violation_id,
+            status="pending",
+        )
+        events = []
+        if self.violations_topic:
+            event_id = str(uuid.uuid4())
+            events.append(
+                PendingEvent(
+                    topic=self.violations_topic,
+                    key=camera.id,
+                    event_id=event_id,
+                    payload=violation_event(
+                        event_id=event_id,
+                        violation_id=violation_id,
+                        camera_id=camera.id,
+                        camera_name=camera.name,
+                        location=camera.location.model_dump(),
+                        rule_type=candidate.rule_type,
+                        rule_version=candidate.rule_version,
+                        vehicle_class=candidate.vehicle_class,
+                        track_id=candidate.track_id,
+                        offence_time=offence_utc,
+                        measurements=measurements,
+                        explanation=candidate.explanation,
+                        scene_version=camera.scene_version,
+                        evidence=[
+                            {"kind": f.kind, "uri": f.uri, "sha256": f.sha256, "size": f.size}
+                            for f in package.files
+                        ],
+                        manifest_sha256=package.manifest_sha256,
+                    ),
+                )
+            )
+        with self.session_factory.begin() as session:
+            record_violation(session, row, package.files, events)
+        self.recorded.append(violation_id)
+        log.info(
+            "camera %s: %s by %s track %d at %.2f s (%s)",
+            camera.id,
+            candidate.rule_type,
+            candidate.vehicle_class,
+            candidate.track_id,
+            candidate.offence_t,
+            violation_id,
+        )

@@ -1,0 +1,51 @@
+"""What every rule shares: the per-frame input and the violation it reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from pipeline.signal import SignalState
+from pipeline.track_history import TrackPoint, TrackState
+
+
+@dataclass(frozen=True)
+class FrameContext:
+    """Everything a rule may look at for one analysed frame of one camera."""
+
+    camera_id: str
+    seq: int
+    t: float
+    image: np.ndarray
+    tracks: list[TrackState]
+    """Tracks seen on this frame, with their history."""
+    signals: dict[str, SignalState]
+
+
+@dataclass(frozen=True)
+class ViolationCandidate:
+    """A rule's finding, before evidence is written and it is stored."""
+
+    rule_type: str
+    rule_version: str
+    track_id: int
+    vehicle_class: str
+    offence_t: float
+    """Stream time (s) of the offence moment."""
+    before: TrackPoint
+    """A sighting before the offence (key frame 'before')."""
+    after: TrackPoint
+    """A sighting after the offence (key frame 'after')."""
+    explanation: str
+    measurements: dict[str, Any] = field(default_factory=dict)
+
+
+class Rule(Protocol):
+    type: str
+    version: str
+
+    def check(self, ctx: FrameContext) -> list[ViolationCandidate]:
+        """Look at one frame; return the violations completed on it."""
+        ...

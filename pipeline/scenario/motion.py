@@ -1,0 +1,101 @@
+"""Vehicle kinematics along a lane: where a vehicle's anchor is at each moment.
+
+A vehicle's anchor is the bottom centre of its box (ground contact); positions are the
+anchor's x in image pixels, increasing in the direction of travel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Motion(Protocol):
+    """Anchor position over time."""
+
+    def x_at(self, t: float) -> float:
+        """Anchor x (pixels) at video time `t` (seconds)."""
+        ...
+
+    def time_at(self, x: float) -> float:
+        """First video time at which the anchor reaches `x`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Cruise:
+    """Constant speed, passing `x_ref` at `t_ref`.
+
+    Attributes:
+        speed: Pixels per second (> 0).
+        x_ref: A reference position, usually the stop line.
+        t_ref: Time at which the anchor is at `x_ref`.
+    """
+
+    speed: float
+    x_ref: float
+    t_ref: float
+
+    def x_at(self, t: float) -> float:
+        """Anchor x at time `t`."""
+        return self.x_ref + self.speed * (t - self.t_ref)
+
+    def time_at(self, x: float) -> float:
+        """Time at which the anchor is at `x`."""
+        return self.t_ref + (x - self.x_ref) / self.speed
+
+
+@dataclass(frozen=True)
+class StopAndGo:
+    """Approach at `speed`, brake to a stop at `x_stop` by `t_stop`, wait, then go at `t_go`.
+
+    Braking and pulling away use the same constant rate `accel`.
+
+    Attributes:
+        speed: Cruise speed before and after the stop (pixels per second).
+        accel: Braking/acceleration magnitude (pixels per second squared).
+        x_stop: Anchor x while stopped.
+        t_stop: Time the vehicle comes to rest.
+        t_go: Time it starts moving again (>= `t_stop`).
+    """
+
+    speed: float
+    accel: float
+    x_stop: float
+    t_stop: float
+    t_go: float
+
+    @property
+    def _ramp_s(self) -> float:
+        return self.speed / self.accel
+
+    @property
+    def _ramp_px(self) -> float:
+        return self.speed**2 / (2 * self.accel)
+
+    def x_at(self, t: float) -> float:
+        """Anchor x at time `t`."""
+        if t <= self.t_stop:
+            left = self.t_stop - t  # seconds until rest
+            if left <= self._ramp_s:
+                return self.x_stop - 0.5 * self.accel * left**2
+            return self.x_stop - self._ramp_px - self.speed * (left - self._ramp_s)
+        if t <= self.t_go:
+            return self.x_stop
+        moving = t - self.t_go
+        if moving <= self._ramp_s:
+            return self.x_stop + 0.5 * self.accel * moving**2
+        return self.x_stop + self._ramp_px + self.speed * (moving - self._ramp_s)
+
+    def time_at(self, x: float) -> float:
+        """First time the anchor is at `x` (the stop instant for `x == x_stop`)."""
+        if x <= self.x_stop:
+            before = self.x_stop - x
+            if before <= self._ramp_px:
+                return self.t_stop - math.sqrt(2 * before / self.accel)
+            return self.t_stop - self._ramp_s - (before - self._ramp_px) / self.speed
+        after = x - self.x_stop
+        if after <= self._ramp_px:
+            return self.t_go + math.sqrt(2 * after / self.accel)
+        return self.t_go + self._ramp_s + (after - self._ramp_px) / self.speed

@@ -1,0 +1,149 @@
+"""A scenario script: the signal plan, the vehicles and their motions, and what follows.
+
+The script is pure data and arithmetic; `render` turns it into frames. Ground truth
+(crossing moments, violations, per-frame boxes) comes from the same motions that place
+the sprites, so it is exact by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.scenario.layout import Box, Layout
+from pipeline.scenario.motion import Motion
+from pipeline.scenario.painter import (
+    Image,
+    paint_signal,
+    paint_street,
+    paint_vehicle,
+    scale_sprite,
+    sprite_box,
+)
+from pipeline.scenario.signal_plan import Phase, SignalPlan
+from pipeline.scenario.sprites import Sprite
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    """One scripted vehicle.
+
+    Attributes:
+        id: Stable id, used in `boxes.jsonl`.
+        kind: Sprite name, which is also its COCO class (`car`, `motorbike`, `bus`).
+        lane: Lane name in the layout.
+        width: Width in pixels in the near lane (scaled by the lane's `scale`).
+        motion: Anchor position over time.
+    """
+
+    id: str
+    kind: str
+    lane: str
+    width: int
+    motion: Motion
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A vehicle's anchor passing the stop line into the junction.
+
+    Attributes:
+        vehicle: The vehicle.
+        t: Video time of the crossing (seconds).
+        phase: Signal phase at that moment.
+    """
+
+    vehicle: Vehicle
+    t: float
+    phase: Phase
+
+
+@dataclass(frozen=True)
+class FrameTruth:
+    """Ground truth of one frame.
+
+    Attributes:
+        index: Frame number from 0.
+        t: Presentation time (seconds).
+        phase: Lit lamp.
+        boxes: `(vehicle, box, fully_in_view)` for every vehicle at least partly in view.
+    """
+
+    index: int
+    t: float
+    phase: Phase
+    boxes: list[tuple[Vehicle, Box, bool]]
+
+
+@dataclass(frozen=True)
+class Script:
+    """Everything that happens in a generated scenario.
+
+    Attributes:
+        name: Scenario name.
+        layout: Scene geometry.
+        plan: Signal plan.
+        fps: Frame rate of the video.
+        duration_s: Video length.
+        vehicles: The vehicles, in any order.
+        seed: Seed of the street texture (vehicle jitter is already in `vehicles`).
+    """
+
+    name: str
+    layout: Layout
+    plan: SignalPlan
+    fps: int
+    duration_s: float
+    vehicles: tuple[Vehicle, ...]
+    seed: int
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames in the video."""
+        return round(self.duration_s * self.fps)
+
+    def crossings(self) -> list[Crossing]:
+        """Stop-line crossings that happen within the video, in time order."""
+        out = []
+        for vehicle in self.vehicles:
+            t = vehicle.motion.time_at(self.layout.stop_x)
+            if 0.0 <= t < self.duration_s:
+                out.append(Crossing(vehicle, t, self.plan.phase_at(t)))
+        return sorted(out, key=lambda c: c.t)
+
+    def violations(self) -> list[Crossing]:
+        """Crossings on red: the offences the pipeline should find, and only these."""
+        return [c for c in self.crossings() if c.phase == "red"]
+
+    def render(self, sprites: dict[str, Sprite]) -> Iterator[tuple[Image, FrameTruth]]:
+        """Yield each frame with its ground truth.
+
+        Args:
+            sprites: Unscaled sprites by name (see `sprites.load_sprites`).
+        """
+        layout = self.layout
+        street = paint_street(layout, np.random.default_rng(self.seed))
+        scaled = {
+            v.id: scale_sprite(sprites[v.kind], round(v.width * layout.lane(v.lane).scale))
+            for v in self.vehicles
+        }
+        # Paint the far lane first so nearer vehicles occlude farther ones.
+        order = sorted(self.vehicles, key=lambda v: layout.lane(v.lane).ground_y)
+        for index in range(self.n_frames):
+            t = index / self.fps
+            frame = street.copy()
+            phase = self.plan.phase_at(t)
+            paint_signal(frame, layout, phase)
+            boxes: list[tuple[Vehicle, Box, bool]] = []
+            for vehicle in order:
+                sprite = scaled[vehicle.id]
+                box = sprite_box(sprite, vehicle.motion.x_at(t), layout.lane(vehicle.lane).ground_y)
+                x1, y1, x2, y2 = box
+                if x2 <= 0 or x1 >= layout.width:
+                    continue
+                paint_vehicle(frame, sprite, box)
+                inside = x1 >= 0 and y1 >= 0 and x2 <= layout.width and y2 <= layout.height
+                boxes.append((vehicle, box, inside))
+            yield frame, FrameTruth(index, t, phase, boxes)

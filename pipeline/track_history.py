@@ -1,0 +1,77 @@
+"""Per-camera history of tracked vehicles, the input every rule reads."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pipeline.geometry import Point, anchor_point
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class TrackPoint:
+    """One sighting of a track on one analysed frame."""
+
+    seq: int
+    t: float
+    """Stream time in seconds."""
+    wall_time: datetime
+    box: Box
+
+    @property
+    def anchor(self) -> Point:
+        return anchor_point(self.box)
+
+
+@dataclass
+class TrackState:
+    track_id: int
+    vehicle_class: str
+    points: deque[TrackPoint] = field(default_factory=lambda: deque(maxlen=300))
+    frames_seen: int = 0
+
+    @property
+    def last(self) -> TrackPoint:
+        return self.points[-1]
+
+    @property
+    def previous(self) -> TrackPoint | None:
+        return self.points[-2] if len(self.points) >= 2 else None
+
+
+class TrackHistory:
+    """Keeps the recent points of every live track; forgets tracks gone `forget_s`."""
+
+    def __init__(self, *, forget_s: float = 10.0) -> None:
+        self.forget_s = forget_s
+        self._tracks: dict[int, TrackState] = {}
+
+    def update(
+        self,
+        *,
+        seq: int,
+        t: float,
+        wall_time: datetime,
+        track_ids: list[int],
+        boxes: list[Box],
+        classes: list[str],
+    ) -> list[TrackState]:
+        """Record one frame's tracks; returns the states seen on this frame."""
+        seen = []
+        for track_id, box, vehicle_class in zip(track_ids, boxes, classes, strict=True):
+            state = self._tracks.get(track_id)
+            if state is None:
+                state = self._tracks[track_id] = TrackState(track_id, vehicle_class)
+            state.points.append(TrackPoint(seq=seq, t=t, wall_time=wall_time, box=box))
+            state.frames_seen += 1
+            seen.append(state)
+        stale = [tid for tid, s in self._tracks.items() if t - s.last.t > self.forget_s]
+        for track_id in stale:
+            del self._tracks[track_id]
+        return seen
+
+    def get(self, track_id: int) -> TrackState | None:
+        return self._tracks.get(track_id)

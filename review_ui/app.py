@@ -1,0 +1,198 @@
+"""The review UI's app factory.
+
+Example:
+    >>> from pipeline.config import load_config
+    >>> app = create_app(load_config("trafficcam.yaml"))
+    >>> # uvicorn.run(app, host="127.0.0.1", port=8000)
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi import status as http_status
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pipeline.config import AppConfig
+from pipeline.store.db import open_database
+from pipeline.store.models import Setting
+from review_ui.auth import LoginRequired
+from review_ui.routes import api, evidence, login, violations
+from review_ui.templating import STATIC_DIR, templates
+
+SESSION_COOKIE = "trafficcam_session"
+# A shift: an officer logs in again the next day rather than staying signed in for weeks.
+SESSION_MAX_AGE_S = 8 * 3600
+SECRET_SETTING = "session_secret"
+
+_DOCS_PATHS = ("/docs", "/redoc")
+_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self'; media-src 'self'; style-src 'self'; "
+    "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def stored_session_secret(session_factory: sessionmaker[Session]) -> str:
+    """The session-signing key kept in the `settings` table, created on first start.
+
+    Keeping it in the database means a restart, or a second UI process on the
+    same database, accepts the cookies the first one issued.
+    """
+    with session_factory() as db:
+        row = db.get(Setting, SECRET_SETTING)
+        if row is not None:
+            return row.value
+        value = secrets.token_urlsafe(48)
+        db.add(Setting(key=SECRET_SETTING, value=value))
+        try:
+            db.commit()
+        except IntegrityError:
+            # Another process created it between our read and write: use theirs.
+            db.rollback()
+            row = db.get(Setting, SECRET_SETTING)
+            if row is None:
+                raise
+            return row.value
+        return value
+
+
+class SecurityHeaders:
+    """Headers that keep pages out of frames and caches and forbid foreign scripts."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                extra = {
+                    b"x-content-type-options": b"nosniff",
+                    b"x-frame-options": b"DENY",
+                    b"referrer-policy": b"same-origin",
+                }
+                # Swagger UI and ReDoc load their scripts from a CDN with inline code.
+                if not path.startswith(_DOCS_PATHS):
+                    extra[b"content-security-policy"] = _CONTENT_SECURITY_POLICY.encode()
+                # Pages carry personal data; the back button after logout must not show them.
+                if not path.startswith("/static/"):
+                    extra[b"cache-control"] = b"no-store"
+                headers.extend((k, v) for k, v in extra.items() if k not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    if _is_api(request):
+        return JSONResponse({"detail": "Not logged in"}, status_code=401)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # A form POST replayed after login would lose its body: send those back to the list.
+    next_page = target if request.method == "GET" else login.HOME
+    login_url = request.url_for("login_page").include_query_params(next=next_page)
+    return RedirectResponse(login_url.path + "?" + login_url.query, status_code=302)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if _is_api(request) or request.method not in ("GET", "POST") or exc.status_code < 400:
+        return await http_exception_handler(request, exc)
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status_code": exc.status_code, "detail": exc.detail},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def create_app(
+    config: AppConfig, *, session_factory: sessionmaker[Session] | None = None
+) -> FastAPI:
+    """Build the review UI.
+
+    Args:
+        config: the application config; `database_url`, `evidence.path`,
+            `review.session_secret` and `kafka.topics.reviews` are used.
+        session_factory: sessions on an already migrated database; when None the
+            database at `config.database_url` is opened (and migrated) here, and
+            its engine disposed when the app shuts down.
+
+    Returns:
+        The FastAPI app; serve it with uvicorn.
+    """
+    engine: Engine | None = None
+    if session_factory is None:
+        engine, session_factory = open_database(config.database_url)
+    secret = config.review.session_secret or stored_session_secret(session_factory)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if engine is not None:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Trafficcam review",
+        summary="Review traffic violations and their evidence.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    app.state.session_factory = session_factory
+
+    # Added last runs first: the session must exist before any route or handler.
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE_S,
+        same_site="lax",
+    )
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(login.router)
+    app.include_router(violations.router)
+    app.include_router(evidence.router)
+    app.include_router(api.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> JSONResponse:
+        """Liveness and database reachability; needs no login."""
+        try:
+            with session_factory() as db:
+                db.execute(text("SELECT 1"))
+        except Exception as exc:  # any driver error means "not healthy", never a 500 page
+            return JSONResponse(
+                {"status": "error", "database": type(exc).__name__},
+                status_code=http_status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    return app

@@ -1,0 +1,120 @@
+"""Who is asking, and may they: session login, role checks and CSRF tokens.
+
+The signed session cookie carries only the user id, the CSRF token and the UI
+language. The user row is read again on every request, so disabling an account
+or changing its role takes effect at once rather than when the cookie expires.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from pipeline.store.models import User
+from pipeline.store.users import ROLES
+from review_ui.deps import SessionDep
+
+# Everyone with an account may look at violations; only officers decide them.
+VIEW_ROLES: tuple[str, ...] = ROLES
+REVIEW_ROLES: tuple[str, ...] = ("police", "admin")
+
+CSRF_FIELD = "csrf_token"
+_SESSION_USER = "uid"
+_SESSION_CSRF = "csrf"
+
+
+class LoginRequired(Exception):
+    """No valid login; pages answer with a redirect to /login, the API with 401."""
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use."""
+    token = request.session.get(_SESSION_CSRF)
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(32)
+        request.session[_SESSION_CSRF] = token
+    return token
+
+
+async def verify_csrf(request: Request) -> None:
+    """Reject a form POST whose token is missing or not this session's.
+
+    Raises:
+        HTTPException: 403.
+    """
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    expected = request.session.get(_SESSION_CSRF)
+    if (
+        not isinstance(sent, str)
+        or not isinstance(expected, str)
+        or not expected
+        or not hmac.compare_digest(sent.encode(), expected.encode())
+    ):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "CSRF token missing or wrong")
+
+
+def log_in(request: Request, user: User) -> None:
+    """Start a fresh session for `user`.
+
+    The old session is dropped and a new CSRF token issued, so a token or
+    cookie planted before login (session fixation) is worthless after it.
+    """
+    language = request.session.get("lang")
+    request.session.clear()
+    request.session[_SESSION_USER] = user.id
+    request.session[_SESSION_CSRF] = secrets.token_urlsafe(32)
+    if language:
+        request.session["lang"] = language
+
+
+def log_out(request: Request) -> None:
+    language = request.session.get("lang")
+    request.session.clear()
+    if language:
+        request.session["lang"] = language
+
+
+def current_user(request: Request, db: SessionDep) -> User:
+    """The logged-in, enabled user.
+
+    Raises:
+        LoginRequired: no login, or the account was removed or disabled since.
+    """
+    user_id = request.session.get(_SESSION_USER)
+    if not isinstance(user_id, int):
+        raise LoginRequired
+    user = db.get(User, user_id)
+    if user is None or user.disabled:
+        log_out(request)
+        raise LoginRequired
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_roles(*roles: str) -> Callable[[User], User]:
+    """A dependency that lets through only users holding one of `roles`.
+
+    Example:
+        >>> Officer = Annotated[User, Depends(require_roles("police", "admin"))]
+    """
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}; known: {', '.join(ROLES)}")
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role may not do this")
+        return user
+
+    return check
+
+
+Viewer = Annotated[User, Depends(require_roles(*VIEW_ROLES))]
+Reviewer = Annotated[User, Depends(require_roles(*REVIEW_ROLES))]

@@ -1,0 +1,89 @@
+"""Login, logout and the UI language switch."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from pipeline.store import repository
+from pipeline.store.users import authenticate
+from review_ui.auth import log_in, log_out, verify_csrf
+from review_ui.deps import SessionDep
+from review_ui.i18n import LANGUAGES
+from review_ui.templating import templates
+
+router = APIRouter(include_in_schema=False)
+
+HOME = "/violations"
+
+
+def safe_next(target: str | None) -> str:
+    """`target` when it is a path on this site, else the home page.
+
+    Only local paths are followed so a crafted `?next=//evil.example` link
+    cannot turn the login page into an open redirect.
+    """
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(ch) < 32 for ch in target)
+    ):
+        return HOME
+    return target
+
+
+@router.get("/", response_class=RedirectResponse)
+def home() -> RedirectResponse:
+    return RedirectResponse(HOME, status_code=status.HTTP_302_FOUND)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> Response:
+    return templates.TemplateResponse(
+        request, "login.html", {"next": safe_next(next), "error": None, "username": ""}
+    )
+
+
+@router.post("/login", dependencies=[Depends(verify_csrf)])
+def login(
+    request: Request,
+    db: SessionDep,
+    username: Annotated[str, Form(max_length=80)],
+    password: Annotated[str, Form(max_length=200)],
+    next: Annotated[str, Form()] = HOME,
+) -> Response:
+    user = authenticate(db, username, password)
+    if user is None:
+        repository.audit(
+            db, actor=username[:80], action="auth.login_failed", subject=f"user:{username[:80]}"
+        )
+        db.commit()
+        return templates.TemplateResponse(
+            request,
+            "login.html",
+            {"next": safe_next(next), "error": "wrong_credentials", "username": username},
+            status_code=status.HTTP_401_UNAUTHORIZED,
+        )
+    repository.audit(db, actor=user.username, action="auth.login", subject=f"user:{user.username}")
+    # authenticate() may have upgraded the password hash; keep it with the audit entry.
+    db.commit()
+    log_in(request, user)
+    return RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/logout", dependencies=[Depends(verify_csrf)])
+def logout(request: Request) -> RedirectResponse:
+    log_out(request)
+    return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/language/{language}")
+def set_language(request: Request, language: str, next: str | None = None) -> RedirectResponse:
+    """Remember the UI language in the session; an unknown code is ignored."""
+    if language in LANGUAGES:
+        request.session["lang"] = language
+    return RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)

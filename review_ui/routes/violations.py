@@ -1,0 +1,147 @@
+"""The violation list and the evidence viewer with its review form."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import status as http_status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipeline.config import AppConfig
+from pipeline.store import repository
+from pipeline.store.models import EvidenceItem, User, Violation
+from review_ui.auth import REVIEW_ROLES, Reviewer, Viewer, verify_csrf
+from review_ui.deps import ConfigDep, SessionDep
+from review_ui.evidence import evidence_url, evidence_view
+from review_ui.schemas import REASON_CODES, StatusFilter, parse_review_form
+from review_ui.templating import templates
+
+router = APIRouter(include_in_schema=False)
+
+THUMBNAIL_KIND = "vehicle_crop"
+
+
+def thumbnail_urls(db: Session, violation_ids: list[str]) -> dict[str, str]:
+    """Vehicle-crop URL per violation, in one query rather than one per table row."""
+    if not violation_ids:
+        return {}
+    items = db.scalars(
+        select(EvidenceItem)
+        .where(EvidenceItem.violation_id.in_(violation_ids), EvidenceItem.kind == THUMBNAIL_KIND)
+        .order_by(EvidenceItem.id)
+    )
+    urls: dict[str, str] = {}
+    for item in items:
+        url = evidence_url(item)
+        if url is not None:
+            urls.setdefault(item.violation_id, url)
+    return urls
+
+
+@router.get("/violations", response_class=HTMLResponse)
+def violations_page(
+    request: Request, db: SessionDep, user: Viewer, status: StatusFilter = "pending"
+) -> Response:
+    violations = repository.list_violations(db, status=None if status == "all" else status)
+    return templates.TemplateResponse(
+        request,
+        "violations.html",
+        {
+            "user": user,
+            "violations": violations,
+            "thumbnails": thumbnail_urls(db, [v.id for v in violations]),
+            "status_filter": status,
+            "status_choices": ("pending", "confirmed", "rejected", "all"),
+        },
+    )
+
+
+def _load(db: Session, violation_id: str) -> Violation:
+    violation = repository.get_violation(db, violation_id)
+    if violation is None:
+        raise HTTPException(http_status.HTTP_404_NOT_FOUND, "No such violation")
+    return violation
+
+
+def _render_violation(
+    request: Request,
+    config: AppConfig,
+    user: User,
+    violation: Violation,
+    *,
+    errors: list[str] | None = None,
+    saved: bool = False,
+    status_code: int = http_status.HTTP_200_OK,
+    form: dict[str, Any] | None = None,
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "violation.html",
+        {
+            "user": user,
+            "violation": violation,
+            "evidence": [evidence_view(config.evidence.path, item) for item in violation.evidence],
+            "can_review": user.role in REVIEW_ROLES,
+            "reasons": REASON_CODES,
+            "errors": errors or [],
+            "saved": saved,
+            "form": form or {},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/violations/{violation_id}", response_class=HTMLResponse)
+def violation_page(
+    request: Request,
+    violation_id: str,
+    db: SessionDep,
+    config: ConfigDep,
+    user: Viewer,
+    saved: bool = False,
+) -> Response:
+    return _render_violation(request, config, user, _load(db, violation_id), saved=saved)
+
+
+@router.post("/violations/{violation_id}/review", dependencies=[Depends(verify_csrf)])
+def submit_review(
+    request: Request,
+    violation_id: str,
+    db: SessionDep,
+    config: ConfigDep,
+    user: Reviewer,
+    decision: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    reason_text: Annotated[str, Form(max_length=2000)] = "",
+    plate_correction: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    violation = _load(db, violation_id)
+    review, errors = parse_review_form(decision, reason, reason_text, plate_correction)
+    if review is None:
+        form = {"reason": reason, "reason_text": reason_text, "plate_correction": plate_correction}
+        return _render_violation(
+            request,
+            config,
+            user,
+            violation,
+            errors=errors,
+            status_code=http_status.HTTP_400_BAD_REQUEST,
+            form=form,
+        )
+    repository.add_review(
+        db,
+        violation_id=violation.id,
+        reviewer=user.username,
+        decision=review.decision,
+        reason=review.reason,
+        plate_correction=review.plate_correction,
+        reviews_topic=config.kafka.topics.reviews if config.kafka else None,
+    )
+    db.commit()
+    # Post/redirect/get: a reload of the result page cannot submit the review twice.
+    return RedirectResponse(
+        f"/violations/{violation.id}?saved=true", status_code=http_status.HTTP_303_SEE_OTHER
+    )
