@@ -20,7 +20,6 @@ import os
 os.environ.setdefault("YOLO_AUTOINSTALL", "false")
 os.environ.setdefault("YOLO_OFFLINE", "true")
 
-from collections import Counter  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
@@ -106,7 +105,7 @@ class ByteTracker:
             fuse_score=True,
         )
         self._tracker = BYTETracker(args)
-        self._votes: dict[int, Counter[int]] = {}
+        self._votes: dict[int, dict[int, float]] = {}
         self._locked: dict[int, int] = {}
 
     def update(self, detections: Detections, frame: np.ndarray | None = None) -> Tracks:
@@ -164,8 +163,9 @@ class ByteTracker:
             idx = int(track.idx)
             if 0 <= idx < len(detections):
                 score = float(detections.scores[idx])
-                votes = self._votes.setdefault(track.track_id, Counter())
-                votes[int(detections.class_ids[idx])] += score
+                votes = self._votes.setdefault(track.track_id, {})
+                cls = int(detections.class_ids[idx])
+                votes[cls] = votes.get(cls, 0.0) + score
         for gone in set(self._votes) - alive:
             del self._votes[gone]
         for gone in set(self._locked) - alive:

@@ -18,8 +18,8 @@ from models.detector import Detector
 from pipeline.camera_pipeline import Finding
 from pipeline.clock import clock_sync_status
 from pipeline.config import AppConfig, CameraConfig
-from pipeline.evidence import LocalEvidenceStore, annotate_overview, crop
 from pipeline.events import violation_event
+from pipeline.evidence import LocalEvidenceStore, annotate_overview, crop
 from pipeline.store.models import Violation
 from pipeline.store.repository import PendingEvent, record_violation, upsert_camera
 

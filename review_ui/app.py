@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi import status as http_status
@@ -112,8 +113,7 @@ async def _login_required(request: Request, exc: Exception) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     # A form POST replayed after login would lose its body: send those back to the list.
     next_page = target if request.method == "GET" else login.HOME
-    login_url = request.url_for("login_page").include_query_params(next=next_page)
-    return RedirectResponse(login_url.path + "?" + login_url.query, status_code=302)
+    return RedirectResponse("/login?" + urlencode({"next": next_page}), status_code=302)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -37,7 +37,7 @@ def evidence_url(item: EvidenceItem) -> str | None:
     prefix = f"{item.violation_id}/"
     if not item.uri.startswith(prefix) or len(item.uri) == len(prefix):
         return None
-    return f"/evidence/{quote(item.violation_id)}/{quote(item.uri[len(prefix):])}"
+    return f"/evidence/{quote(item.violation_id)}/{quote(item.uri[len(prefix) :])}"
 
 
 def file_sha256(path: Path) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import status as http_status
 from fastapi import APIRouter, HTTPException, Query
+from fastapi import status as http_status
 
 from pipeline.store import repository
 from review_ui.auth import Viewer

@@ -1,0 +1,323 @@
+"""Camera sources on PyAV: files, RTSP and HTTP, read by one thread per source.
+
+PyAV rather than ``cv2.VideoCapture``: it has open/read timeouts, fails with a
+clean error when a camera drops, and can be reopened; VideoCapture blocks for
+half a minute and does not recover.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import av
+
+from streams.backoff import Backoff
+from streams.channel import Channel
+from streams.frame import Frame
+from streams.stats import FpsMeter, SourceState, SourceStats
+from streams.timeline import Sampler, Timeline
+
+log = logging.getLogger(__name__)
+
+NETWORK_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "http", "https", "tcp", "udp", "srt"})
+RTSP_TRANSPORTS = frozenset({"tcp", "udp"})
+# Batch mode keeps a few decoded frames ready so the consumer never waits for
+# the decoder; more would only cost memory (a 1080p BGR frame is 6 MB).
+BATCH_QUEUE_FRAMES = 4
+
+
+def is_network_url(url: str) -> bool:
+    """True for URLs read over the network (they reconnect instead of ending)."""
+    return urlsplit(url).scheme.lower() in NETWORK_SCHEMES
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, fit for logs and health reports.
+
+    Example:
+        >>> redact_url("rtsp://admin:secret@10.0.0.5:554/ch1")
+        'rtsp://admin:***@10.0.0.5:554/ch1'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class _StreamEnded(Exception):
+    """Raised inside the reader when a file ends for good (not an error)."""
+
+
+class StreamSource:
+    """Reads one camera (or video file) on a thread and hands out sampled frames.
+
+    Every frame is decoded; frames are kept at ``analysis_fps`` judged by their
+    timestamps. How they reach the consumer depends on the source:
+
+    * **live** (network URLs, or files with ``realtime=True``, which are paced to
+      their timestamps): latest-frame semantics. One frame waits; a newer one
+      replaces it and the old one is counted in ``stats.dropped``.
+    * **batch** (files with ``realtime=False``): a small bounded queue with
+      back-pressure, decoded as fast as the consumer reads, nothing dropped.
+
+    A network stream that fails, stalls past ``read_timeout_s`` or ends is
+    reopened forever, with exponential backoff and jitter capped at
+    ``backoff_max_s``. No exception leaves the reader thread; failures show in
+    :attr:`stats` as ``offline`` with a reason.
+
+    Args:
+        camera_id: Name carried by every frame.
+        url: A file path, or an ``rtsp://``, ``rtsps://`` or ``http(s)://`` URL.
+        analysis_fps: Frames per second to keep (positive).
+        loop: Restart a file at its end; stream time keeps increasing.
+        realtime: Pace a file to its timestamps and treat it as live.
+        rtsp_transport: ``"tcp"`` (default; no loss on busy links) or ``"udp"``.
+        open_timeout_s: Give up connecting after this long.
+        read_timeout_s: Treat a stream as lost after this long without data.
+        backoff_initial_s: First delay before reconnecting.
+        backoff_max_s: Longest delay between reconnect attempts; a stream that
+            comes back is picked up within about this long.
+
+    Example:
+        >>> with StreamSource("cam1", "clip.mp4", analysis_fps=5) as src:  # doctest: +SKIP
+        ...     while not src.finished:
+        ...         frame = src.read(timeout=1.0)
+    """
+
+    def __init__(
+        self,
+        camera_id: str,
+        url: str,
+        *,
+        analysis_fps: float,
+        loop: bool = False,
+        realtime: bool = False,
+        rtsp_transport: str = "tcp",
+        open_timeout_s: float = 5.0,
+        read_timeout_s: float = 5.0,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 4.0,
+    ) -> None:
+        if rtsp_transport not in RTSP_TRANSPORTS:
+            raise ValueError(f"rtsp_transport must be one of {sorted(RTSP_TRANSPORTS)}")
+        if open_timeout_s <= 0 or read_timeout_s <= 0:
+            raise ValueError("timeouts must be positive")
+        self.camera_id = camera_id
+        self.url = url
+        self.analysis_fps = analysis_fps
+        self.loop = loop
+        self.network = is_network_url(url)
+        self.live = self.network or realtime
+        self._rtsp_transport = rtsp_transport
+        self._timeouts = (open_timeout_s, read_timeout_s)
+        self._backoff = Backoff(backoff_initial_s, backoff_max_s)
+        self._sampler = Sampler(analysis_fps)
+        self._timeline = Timeline()
+        self._channel: Channel[Frame] = (
+            Channel(capacity=1, drop_oldest=True)
+            if self.live
+            else Channel(capacity=BATCH_QUEUE_FRAMES, drop_oldest=False)
+        )
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # guards the counters below
+        self._state = SourceState.STARTING
+        self._reason = ""
+        self._frames_decoded = 0
+        self._frames_delivered = 0
+        self._reconnects = 0
+        self._decode_errors = 0
+        self._last_frame_wall_time: datetime | None = None
+        self._fps = FpsMeter()
+        self._size: tuple[int, int] | None = None
+        self._seq = 0
+        # Realtime pacing: the monotonic time at which stream time 0.0 is due.
+        self._pace_origin: float | None = None
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> StreamSource:
+        """Start the reader thread (once). Returns self for chaining."""
+        if self._thread is not None:
+            raise RuntimeError("source already started")
+        self._thread = threading.Thread(
+            target=self._run, name=f"stream-{self.camera_id}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop reading and wait for the thread.
+
+        The thread checks for stop between packets, so the wait is bounded by
+        the open/read timeouts of a call to the network already under way.
+        """
+        self._stop.set()
+        self._channel.close()
+        if self._thread is not None:
+            self._thread.join(timeout=sum(self._timeouts) + 2.0)
+            if self._thread.is_alive():
+                log.warning("camera %s: reader thread did not stop in time", self.camera_id)
+
+    def __enter__(self) -> StreamSource:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- consumer side -------------------------------------------------------
+
+    def read(self, timeout: float) -> Frame | None:
+        """The next sampled frame, or None if none came within ``timeout`` seconds.
+
+        In live mode this is the newest frame; older unread ones were dropped.
+        """
+        frame = self._channel.get(timeout)
+        if frame is not None:
+            with self._lock:
+                self._frames_delivered += 1
+        return frame
+
+    @property
+    def finished(self) -> bool:
+        """True once no frame will ever come again and all were read.
+
+        That is: a non-looping file reached its end (or could not be read), or
+        :meth:`stop` was called. A network stream never finishes by itself.
+        """
+        return self._channel.drained
+
+    @property
+    def stats(self) -> SourceStats:
+        """A consistent snapshot of state and counters."""
+        with self._lock:
+            return SourceStats(
+                state=self._state,
+                reason=self._reason,
+                frames_decoded=self._frames_decoded,
+                frames_delivered=self._frames_delivered,
+                dropped=self._channel.dropped,
+                reconnects=self._reconnects,
+                decode_errors=self._decode_errors,
+                last_frame_wall_time=self._last_frame_wall_time,
+                input_fps=self._fps.fps,
+                width=self._size[0] if self._size else None,
+                height=self._size[1] if self._size else None,
+            )
+
+    # -- reader thread -------------------------------------------------------
+
+    def _run(self) -> None:
+        connections = 0
+        try:
+            while not self._stop.is_set():
+                try:
+                    delivered = self._read_connection(reconnect=connections > 0)
+                    connections += 1
+                    if delivered:
+                        self._backoff.reset()
+                    if not self.network:
+                        if self.loop and delivered:
+                            self._timeline.restart(follow_wall_clock=False)
+                            continue
+                        raise _StreamEnded("end of file")
+                    self._set_offline("end of stream")
+                except _StreamEnded as ended:
+                    self._set_offline(str(ended))
+                    return
+                except Exception as exc:  # noqa: BLE001 - any failure is a state, never a crash
+                    self._set_offline(self._describe(exc))
+                    if not self.network:
+                        return  # a file that cannot be read will not heal
+                self._stop.wait(self._backoff.next_delay())
+        finally:
+            if self._stop.is_set():
+                self._set_offline("stopped")
+            self._channel.close()
+
+    def _open(self) -> av.container.InputContainer:
+        options: dict[str, str] = {}
+        if urlsplit(self.url).scheme.lower() in {"rtsp", "rtsps"}:
+            options["rtsp_transport"] = self._rtsp_transport
+        return av.open(self.url, mode="r", options=options, timeout=self._timeouts)
+
+    def _read_connection(self, reconnect: bool) -> bool:
+        """Open the URL once and decode until it ends; True if a frame was decoded."""
+        first = True
+        with self._open() as container:
+            if not container.streams.video:
+                raise ValueError("no video stream")
+            stream = container.streams.video[0]
+            if not self.live:
+                # Frame threads add latency, which only matters for live streams.
+                stream.thread_type = "AUTO"
+            for packet in container.demux(stream):
+                if self._stop.is_set():
+                    break
+                try:
+                    frames = packet.decode()
+                except av.FFmpegError:
+                    # One bad packet (bit errors, a lost RTP packet) is not a
+                    # lost stream: count it and go on to the next keyframe.
+                    with self._lock:
+                        self._decode_errors += 1
+                    continue
+                for frame in frames:
+                    if first:
+                        first = False
+                        if reconnect and self.network:
+                            self._timeline.restart(follow_wall_clock=True)
+                            with self._lock:
+                                self._reconnects += 1
+                    if not self._on_frame(frame) or self._stop.is_set():
+                        return not first
+        return not first
+
+    def _on_frame(self, frame: Any) -> bool:
+        """Time, sample and hand over one decoded frame; False once the consumer is gone."""
+        pts = self._timeline.map(frame.time, time.monotonic())
+        if self._pace_origin is None:
+            self._pace_origin = time.monotonic() - pts
+        if not self.network and self.live:
+            self._stop.wait(max(0.0, self._pace_origin + pts - time.monotonic()))
+        wall_time = datetime.now(UTC)
+        with self._lock:
+            if self._state is not SourceState.ONLINE:
+                log.info("camera %s: online", self.camera_id)
+            self._state, self._reason = SourceState.ONLINE, ""
+            self._frames_decoded += 1
+            self._last_frame_wall_time = wall_time
+            self._size = (frame.width, frame.height)
+            self._fps.add(pts)
+        if not self._sampler.take(pts):
+            return True
+        # Colour conversion only for kept frames: it costs more than decoding.
+        image = frame.to_ndarray(format="bgr24")
+        with self._lock:
+            seq, self._seq = self._seq, self._seq + 1
+        return self._channel.put(Frame(self.camera_id, seq, pts, wall_time, image))
+
+    def _set_offline(self, reason: str) -> None:
+        with self._lock:
+            if self._state is not SourceState.OFFLINE or self._reason != reason:
+                log.warning("camera %s: offline (%s)", self.camera_id, reason)
+            self._state, self._reason = SourceState.OFFLINE, reason
+            self._fps.reset()
+
+    def _describe(self, exc: BaseException) -> str:
+        text = f"{type(exc).__name__}: {exc}"
+        return text.replace(self.url, redact_url(self.url))

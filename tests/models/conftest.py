@@ -1,0 +1,61 @@
+"""Fixtures for model tests: real weights from the registry and real photos that ship
+inside installed or Debian packages."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import skimage
+import ultralytics
+
+from models import weights
+from models.darknet import DarknetDetector
+
+
+def _read(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    assert image is not None, f"cannot read {path}"
+    return image
+
+
+@pytest.fixture(scope="session")
+def yolov3_tiny_dir() -> Path:
+    """yolov3-tiny pulled once into the real default home, reused by later runs."""
+    return weights.pull("yolov3-tiny")
+
+
+@pytest.fixture(scope="session")
+def detector(yolov3_tiny_dir: Path) -> DarknetDetector:
+    return DarknetDetector(yolov3_tiny_dir, input_size=416)
+
+
+@pytest.fixture(scope="session")
+def bus_image() -> np.ndarray:
+    return _read(Path(ultralytics.__file__).parent / "assets" / "bus.jpg")
+
+
+@pytest.fixture(scope="session")
+def motorcycle_image() -> np.ndarray:
+    return _read(Path(skimage.__file__).parent / "data" / "motorcycle_left.png")
+
+
+@pytest.fixture(scope="session")
+def dog_image(pytestconfig: pytest.Config) -> np.ndarray:
+    """Darknet's `dog.jpg` (bicycle, dog, truck), from Debian's darknet package."""
+    cache = Path(pytestconfig.cache.mkdir("darknet-deb"))
+    image = cache / "root" / "usr" / "share" / "darknet" / "data" / "dog.jpg"
+    if not image.is_file():
+        debs = list(cache.glob("darknet_*.deb"))
+        if not debs:
+            download = ["apt-get", "download", "darknet"]
+            if subprocess.run(download, cwd=cache, capture_output=True).returncode != 0:
+                # A fresh machine may have no package lists yet.
+                subprocess.run(["apt-get", "update"], check=True, capture_output=True)
+                subprocess.run(download, cwd=cache, check=True, capture_output=True)
+            debs = list(cache.glob("darknet_*.deb"))
+        subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(cache / "root")], check=True)
+    return _read(image)
