@@ -119,7 +119,7 @@ class EmbeddedBroker:
         ]  # fmt: skip
         # Output goes to a temp file, not a pipe: an unread pipe fills up and
         # blocks the broker; the file is also what `start` quotes on failure.
-        self._log_file = tempfile.TemporaryFile(prefix="tansu-")
+        self._log_file = tempfile.TemporaryFile(prefix="tansu-")  # noqa: SIM115 - closed in stop()
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,

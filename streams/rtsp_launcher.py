@@ -13,12 +13,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import selectors
 import signal
 import subprocess
-import time
+import threading
+from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -73,11 +74,43 @@ def rtsp_server_problem() -> str | None:
     return None
 
 
+class _OutputReader:
+    """Reads the server's output on a thread: finds the ready line, keeps the tail.
+
+    Reading must go on after start-up, or a chatty server would fill the pipe
+    and block.
+    """
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self._process = process
+        self.tail: deque[str] = deque(maxlen=50)
+        self.port: int | None = None
+        self.ready = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="rtsp-server-output", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self.tail.append(line)
+            match = _READY.search(line)
+            if match and self.port is None:
+                self.port = int(match.group(1))
+                self.ready.set()
+        self.ready.set()  # exited: wake the waiter
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+
 class RtspServerProcess:
     """A running RTSP server child process. Stop it with :meth:`stop` (or ``with``)."""
 
-    def __init__(self, process: subprocess.Popen[str], host: str, port: int) -> None:
+    def __init__(
+        self, process: subprocess.Popen[str], output: _OutputReader, host: str, port: int
+    ) -> None:
         self._process = process
+        self._output = output
         self.host = host
         self.port = port
 
@@ -85,6 +118,11 @@ class RtspServerProcess:
     def pid(self) -> int:
         """Process id of the server (also its process group id)."""
         return self._process.pid
+
+    @property
+    def output(self) -> str:
+        """The last lines the server printed (for diagnosing failures)."""
+        return "".join(self._output.tail)
 
     def url(self, mount: str) -> str:
         """The ``rtsp://`` URL of a mount, e.g. ``url("/cam1")``."""
@@ -96,15 +134,7 @@ class RtspServerProcess:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Terminate the server's process group; kill it if it does not exit in time."""
-        if self._process.poll() is None:
-            _signal_group(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                _signal_group(self._process.pid, signal.SIGKILL)
-                self._process.wait(timeout)
-        if self._process.stdout is not None:
-            self._process.stdout.close()
+        _terminate(self._process, self._output, timeout)
 
     def kill(self) -> None:
         """Kill the server abruptly (SIGKILL), like a camera losing power."""
@@ -164,45 +194,31 @@ def start_rtsp_server(
         env=_clean_env(),
         start_new_session=True,  # own process group: stop() signals all of it
     )
-    try:
-        bound = _wait_ready(process, ready_timeout_s)
-    except BaseException:
-        _signal_group(process.pid, signal.SIGKILL)
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        raise
-    return RtspServerProcess(process, host, bound)
+    output = _OutputReader(process)
+    output.ready.wait(ready_timeout_s)
+    if output.port is None:
+        _terminate(process, output, timeout=2.0)
+        tail = "".join(output.tail).strip() or "(no output)"
+        raise RtspServerError(f"RTSP server not ready (exit code {process.returncode}): {tail}")
+    return RtspServerProcess(process, output, host, output.port)
 
 
-def _wait_ready(process: subprocess.Popen[str], timeout_s: float) -> int:
-    assert process.stdout is not None
-    output: list[str] = []
-    deadline = time.monotonic() + timeout_s
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
-                continue
-            line = process.stdout.readline()
-            if not line:
-                break  # the server exited
-            output.append(line)
-            match = _READY.search(line)
-            if match:
-                return int(match.group(1))
-    process.poll()
-    tail = "".join(output[-20:]).strip() or "(no output)"
-    raise RtspServerError(
-        f"RTSP server not ready (exit code {process.returncode}): {tail}"
-    )
+def _terminate(process: subprocess.Popen[str], output: _OutputReader, timeout: float) -> None:
+    if process.poll() is None:
+        _signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait(timeout)
+    output.join(timeout)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def _signal_group(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # already gone
         os.killpg(pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def _clean_env() -> dict[str, str]:

@@ -210,5 +210,15 @@ def mark_sent(session: Session, outbox_ids: Sequence[int], *, at: datetime | Non
         )
 
 
+def note_attempts(session: Session, outbox_ids: Sequence[int]) -> None:
+    """Count one publish attempt for each row (shows events stuck behind a dead broker)."""
+    if outbox_ids:
+        session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(list(outbox_ids)))
+            .values(attempts=OutboxEvent.attempts + 1)
+        )
+
+
 def count_pending_events(session: Session) -> int:
     return len(list(session.scalars(select(OutboxEvent.id).where(OutboxEvent.sent_at.is_(None)))))

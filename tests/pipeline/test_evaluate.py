@@ -1,0 +1,47 @@
+"""Scoring predictions against a truth file: the +-1 s window, one-to-one matching."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import ConfigError
+from pipeline.evaluate import Prediction, Truth, TruthViolation, load_truth, score
+
+
+def truth(*windows: tuple[float, float]) -> Truth:
+    return Truth(
+        violations=[TruthViolation(rule="red_light", t_start=a, t_end=b) for a, b in windows]
+    )
+
+
+def test_window_is_widened_by_one_second_each_side() -> None:
+    t = truth((10.0, 11.0))
+    assert score([Prediction("red_light", 9.1, "car")], t)["red_light"].tp == 1
+    assert score([Prediction("red_light", 11.9, "car")], t)["red_light"].tp == 1
+    s = score([Prediction("red_light", 12.2, "car")], t)["red_light"]
+    assert (s.tp, s.fp, s.fn) == (0, 1, 1)
+
+
+def test_matching_is_one_to_one() -> None:
+    s = score(
+        [Prediction("red_light", 10.2, "car"), Prediction("red_light", 10.4, "car")],
+        truth((10.0, 11.0)),
+    )["red_light"]
+    assert (s.tp, s.fp, s.fn) == (1, 1, 0)
+    assert s.precision == 0.5 and s.recall == 1.0
+
+
+def test_rules_are_scored_apart() -> None:
+    scores = score([Prediction("speeding", 10.2, "car")], truth((10.0, 11.0)))
+    assert scores["red_light"].fn == 1 and scores["speeding"].fp == 1
+
+
+def test_truth_file_with_unknown_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "truth.yaml"
+    path.write_text("violations:\n  - {rule: red_light, t_start: 1, t_end: 2, colour: red}\n")
+    with pytest.raises(ConfigError, match="truth.yaml"):
+        load_truth(path)
+    path.write_text("violations:\n  - {rule: red_light, t_start: 1, t_end: 2, vehicle: car}\n")
+    assert load_truth(path).violations[0].vehicle == "car"

@@ -1,0 +1,185 @@
+"""Fixtures for the review UI: a seeded SQLite database with real JPEG evidence,
+and the real app served by uvicorn on 127.0.0.1 and a free port."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.config import AppConfig, EvidenceConfig, ReviewConfig
+from pipeline.store import repository
+from pipeline.store.db import open_database
+from pipeline.store.models import Violation
+from pipeline.store.repository import EvidenceFile
+from pipeline.store.users import add_user
+from review_ui.app import create_app
+
+PASSWORD = "correct horse battery"
+USERS = {"officer": "police", "chief": "admin", "watcher": "operator", "counter": "analyst"}
+IMAGE_KINDS = ("frame_before", "frame_after", "vehicle_crop", "overview")
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+@dataclass(frozen=True)
+class Seed:
+    config: AppConfig
+    session_factory: sessionmaker[Session]
+    evidence_root: Path
+    violation_id: str
+    other_violation_id: str
+
+
+def _scene_jpeg(path: Path, *, width: int, height: int, label: str, seed: int) -> bytes:
+    """A small synthetic street scene: grey road, white stop line, a box for the vehicle."""
+    rng = np.random.default_rng(seed)
+    image = np.full((height, width, 3), 90, np.uint8)
+    image += rng.integers(0, 25, image.shape, dtype=np.uint8)
+    cv2.line(image, (0, height * 2 // 3), (width, height * 2 // 3), (255, 255, 255), 4)
+    cv2.rectangle(image, (width // 3, height // 3), (width // 2, height * 3 // 4), (30, 30, 200), -1)
+    cv2.putText(image, label, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 0), 2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), image)
+    return path.read_bytes()
+
+
+def _add_violation(
+    db: Session, root: Path, violation_id: str, *, camera_id: str, minutes: int
+) -> None:
+    offence = datetime(2025, 3, 14, 1, 30, tzinfo=UTC) + timedelta(minutes=minutes)
+    files = []
+    for index, kind in enumerate(IMAGE_KINDS):
+        uri = f"{violation_id}/{kind}.jpg"
+        size = (160, 200) if kind == "vehicle_crop" else (640, 360)
+        data = _scene_jpeg(
+            root / uri, width=size[0], height=size[1], label=kind, seed=minutes * 10 + index
+        )
+        files.append(EvidenceFile(kind, uri, hashlib.sha256(data).hexdigest(), len(data)))
+    violation = Violation(
+        id=violation_id,
+        camera_id=camera_id,
+        rule_type="red_light",
+        rule_version="1",
+        track_id=17 + minutes,
+        vehicle_class="motorbike",
+        offence_time=offence,
+        stream_time_s=12.5,
+        first_evidence_time=offence - timedelta(seconds=2),
+        last_evidence_time=offence + timedelta(seconds=2),
+        measurements={"signal_phase": "red", "time_into_red_s": 3.2},
+        explanation="Crossed the stop line 3.2 s after the signal turned red.",
+        scene_version="abc123",
+        plate="29A-123.45",
+        plate_confidence=0.91,
+        evidence_dir=violation_id,
+    )
+    repository.record_violation(db, violation, files, [])
+
+
+@pytest.fixture
+def seed(tmp_path: Path) -> Iterator[Seed]:
+    evidence_root = tmp_path / "evidence"
+    config = AppConfig(
+        database_url=f"sqlite:///{tmp_path / 'trafficcam.db'}",
+        evidence=EvidenceConfig(path=evidence_root),
+    )
+    engine, factory = open_database(config.database_url)
+    violation_id = "11111111-1111-4111-8111-111111111111"
+    other_id = "22222222-2222-4222-8222-222222222222"
+    with factory() as db:
+        repository.upsert_camera(
+            db,
+            camera_id="cam-1",
+            name="Kim Ma - Nguyen Thai Hoc",
+            location_text="Kim Ma x Nguyen Thai Hoc, Ba Dinh, Ha Noi",
+            lat=21.0313,
+            lon=105.8262,
+        )
+        db.flush()
+        _add_violation(db, evidence_root, violation_id, camera_id="cam-1", minutes=0)
+        _add_violation(db, evidence_root, other_id, camera_id="cam-1", minutes=5)
+        for username, role in USERS.items():
+            add_user(db, username, PASSWORD, role)
+        db.commit()
+    # A file in the evidence directory that no evidence row names: must never be served.
+    (evidence_root / violation_id / "unregistered.jpg").write_bytes(b"not evidence")
+    yield Seed(config, factory, evidence_root, violation_id, other_id)
+    engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    app: FastAPI
+
+
+@pytest.fixture
+def app(seed: Seed) -> FastAPI:
+    return create_app(seed.config, session_factory=seed.session_factory)
+
+
+@pytest.fixture
+def server(app: FastAPI) -> Iterator[LiveServer]:
+    """The app under uvicorn in a thread, stopped at teardown."""
+    port = free_port()
+    uv = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield LiveServer(f"http://127.0.0.1:{port}", app)
+    uv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def client(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, follow_redirects=False, timeout=10) as http:
+        yield http
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def log_in(http: httpx.Client, username: str, password: str = PASSWORD) -> httpx.Response:
+    """Log in through the real form: fetch it for the token, then post it."""
+    page = http.get("/login")
+    return http.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
+    )
+
+
+def page_csrf(http: httpx.Client, path: str = "/violations") -> str:
+    response = http.get(path)
+    assert response.status_code == 200, response.text
+    return csrf_from(response.text)

@@ -1,0 +1,199 @@
+"""Login, logout, sessions, roles and CSRF against the real app under uvicorn."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from pipeline.store.models import AuditEntry, Setting
+from pipeline.store.users import set_disabled
+from review_ui.app import SECRET_SETTING, SESSION_COOKIE, create_app, stored_session_secret
+from tests.review_ui.conftest import PASSWORD, Seed, csrf_from, log_in, page_csrf
+
+
+def test_healthz_needs_no_login(client: httpx.Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_openapi_lists_the_api(client: httpx.Client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/api/v1/violations" in paths
+    assert "/api/v1/violations/{violation_id}" in paths
+
+
+def test_login_sets_an_httponly_lax_session_cookie(client: httpx.Client, seed: Seed) -> None:
+    response = log_in(client, "officer")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/violations"
+    cookie = next(
+        value
+        for value in response.headers.get_list("set-cookie")
+        if value.startswith(SESSION_COOKIE + "=")
+    )
+    assert "httponly" in cookie.lower()
+    assert "samesite=lax" in cookie.lower()
+    assert client.get("/violations").status_code == 200
+    with seed.session_factory() as db:
+        actions = [e.action for e in db.scalars(select(AuditEntry))]
+    assert "auth.login" in actions
+
+
+@pytest.mark.parametrize(
+    ("username", "password"), [("officer", "wrong password!"), ("nobody", PASSWORD)]
+)
+def test_wrong_credentials_are_refused(client: httpx.Client, username: str, password: str) -> None:
+    response = log_in(client, username, password)
+    assert response.status_code == 401
+    assert "Wrong user name or password" in response.text or "Sai tên" in response.text
+    assert client.get("/violations").status_code == 302
+
+
+def test_wrong_password_message_in_english(client: httpx.Client) -> None:
+    client.get("/language/en")
+    response = log_in(client, "officer", "wrong password!")
+    assert response.status_code == 401
+    assert "Wrong user name or password" in response.text
+
+
+@pytest.mark.parametrize("path", ["/", "/violations", "/violations/{id}", "/evidence/{id}/x.jpg"])
+def test_pages_without_login_redirect_to_login(
+    client: httpx.Client, seed: Seed, path: str
+) -> None:
+    response = client.get(path.format(id=seed.violation_id))
+    assert response.status_code == 302
+    if path != "/":
+        assert response.headers["location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/violations", "/api/v1/violations/{id}"])
+def test_api_without_login_is_401(client: httpx.Client, seed: Seed, path: str) -> None:
+    response = client.get(path.format(id=seed.violation_id))
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("username", ["watcher", "counter"])
+def test_read_only_roles_view_but_cannot_review(
+    client: httpx.Client, seed: Seed, username: str
+) -> None:
+    assert log_in(client, username).status_code == 303
+    detail = client.get(f"/violations/{seed.violation_id}")
+    assert detail.status_code == 200
+    assert 'action="/violations/' not in detail.text  # no review form shown
+    assert client.get("/api/v1/violations").status_code == 200
+    response = client.post(
+        f"/violations/{seed.violation_id}/review",
+        data={
+            "csrf_token": csrf_from(detail.text),
+            "decision": "confirmed",
+            "reason": "evidence_clear",
+        },
+    )
+    assert response.status_code == 403
+    with seed.session_factory() as db:
+        assert db.get(Setting, SECRET_SETTING) is not None
+    assert client.get("/api/v1/violations?status=pending").json()[0]["status"] == "pending"
+
+
+@pytest.mark.parametrize("token", [None, "", "forged-token"])
+def test_review_post_without_the_sessions_csrf_token_is_403(
+    client: httpx.Client, seed: Seed, token: str | None
+) -> None:
+    log_in(client, "officer")
+    data = {"decision": "confirmed", "reason": "evidence_clear"}
+    if token is not None:
+        data["csrf_token"] = token
+    response = client.post(f"/violations/{seed.violation_id}/review", data=data)
+    assert response.status_code == 403
+    assert client.get("/api/v1/violations?status=confirmed").json() == []
+
+
+def test_login_and_logout_need_csrf(client: httpx.Client) -> None:
+    client.get("/login")
+    response = client.post("/login", data={"username": "officer", "password": PASSWORD})
+    assert response.status_code == 403
+    assert log_in(client, "officer").status_code == 303
+    assert client.post("/logout").status_code == 403
+    assert client.get("/violations").status_code == 200
+    logout = client.post("/logout", data={"csrf_token": page_csrf(client)})
+    assert logout.status_code == 303
+    assert client.get("/violations").status_code == 302
+
+
+def test_login_token_from_before_login_is_replaced(client: httpx.Client) -> None:
+    before = csrf_from(client.get("/login").text)
+    log_in(client, "officer")
+    assert page_csrf(client) != before
+
+
+@pytest.mark.parametrize(
+    ("next_page", "expected"),
+    [
+        ("/violations?status=all", "/violations?status=all"),
+        ("//evil.example/", "/violations"),
+        ("https://evil.example/", "/violations"),
+        ("/\\evil.example", "/violations"),
+    ],
+)
+def test_login_redirects_only_to_local_pages(
+    client: httpx.Client, next_page: str, expected: str
+) -> None:
+    token = csrf_from(client.get("/login").text)
+    response = client.post(
+        "/login",
+        data={
+            "username": "officer",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": next_page,
+        },
+    )
+    assert response.headers["location"] == expected
+
+
+def test_disabled_account_loses_its_session(client: httpx.Client, seed: Seed) -> None:
+    log_in(client, "officer")
+    assert client.get("/violations").status_code == 200
+    with seed.session_factory() as db:
+        set_disabled(db, "officer")
+        db.commit()
+    assert client.get("/violations").status_code == 302
+    assert client.get("/api/v1/violations").status_code == 401
+
+
+def test_security_headers(client: httpx.Client) -> None:
+    response = client.get("/login")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_session_secret_is_kept_in_the_database(seed: Seed) -> None:
+    first = stored_session_secret(seed.session_factory)
+    assert len(first) >= 32
+    assert stored_session_secret(seed.session_factory) == first
+
+
+def test_configured_session_secret_is_used_instead(seed: Seed) -> None:
+    config = seed.config.model_copy(
+        update={"review": seed.config.review.model_copy(update={"session_secret": "s" * 40})}
+    )
+    create_app(config, session_factory=seed.session_factory)
+    with seed.session_factory() as db:
+        assert db.get(Setting, SECRET_SETTING) is None
+
+
+def test_cookie_survives_an_app_restart(seed: Seed, client: httpx.Client) -> None:
+    """A second app on the same database (a restart) accepts the first one's cookie."""
+    from starlette.testclient import TestClient
+
+    log_in(client, "officer")
+    cookie = client.cookies[SESSION_COOKIE]
+    restarted = create_app(seed.config, session_factory=seed.session_factory)
+    with TestClient(restarted, follow_redirects=False) as again:
+        again.cookies.set(SESSION_COOKIE, cookie)
+        assert again.get("/violations").status_code == 200
