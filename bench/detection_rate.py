@@ -76,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-iou", type=float, default=0.3)
     args = parser.parse_args(argv)
     if not (args.video.parent / "boxes.jsonl").is_file():
-        print(f"{args.video.parent / 'boxes.jsonl'} is missing; generate with boxes", file=sys.stderr)
+        print(
+            f"{args.video.parent / 'boxes.jsonl'} is missing; generate with boxes", file=sys.stderr
+        )
         return 2
     tally, ms = measure(
         args.video, input_size=args.input_size, every=args.every, min_iou=args.min_iou
@@ -85,9 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'vehicle':<14}{'class':<11}{'frames':>7}{'rate':>8}  detector labels")
     for vid in sorted(tally.seen):
         labels = ", ".join(f"{k} {n}" for k, n in sorted(tally.label[vid].items()))
-        print(
-            f"{vid:<14}{tally.cls[vid]:<11}{tally.seen[vid]:>7}{tally.rate(vid):>8.1%}  {labels}"
-        )
+        print(f"{vid:<14}{tally.cls[vid]:<11}{tally.seen[vid]:>7}{tally.rate(vid):>8.1%}  {labels}")
     for cls, rate in tally.class_rates().items():
         print(f"class {cls:<10}{rate:>8.1%}")
     return 0

@@ -56,6 +56,9 @@ class DarknetDetector:
     `input_size` and whose short side fits the frame's aspect; boxes are mapped back to
     each frame's own pixels.
 
+    One instance holds one OpenCV network, which is not safe to call from several
+    threads at once: share it by batching frames into one `detect` call.
+
     Attributes:
         name: Registry name of the model.
         model_sha256: SHA-256 of the `.weights` file.
@@ -150,8 +153,8 @@ class DarknetDetector:
         """Detect canonical-class objects in a batch of BGR frames.
 
         Args:
-            frames: BGR uint8 images (H, W, 3); sizes may differ. All are run through
-                the network as one batch.
+            frames: BGR uint8 images (H, W, 3); sizes may differ. Frames whose fitted
+                input shape matches (same camera resolution) share one network batch.
 
         Returns:
             One `Detections` per frame, boxes in that frame's pixels.

@@ -18,7 +18,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -187,7 +187,12 @@ def validate_event(event: Mapping[str, Any]) -> None:
     try:
         _validator(event_type).validate(dict(event))
     except ValidationError as exc:
-        where = "/".join(str(part) for part in exc.absolute_path) or "(event)"
+        path = [str(part) for part in exc.absolute_path]
+        if exc.validator == "required" and isinstance(exc.instance, dict):
+            # Name the missing field itself, not the object that lacks it.
+            missing = [name for name in exc.validator_value if name not in exc.instance]
+            path.append(missing[0] if missing else "?")
+        where = "/".join(path) or "(event)"
         raise EventError(f"{event_type} event, field {where}: {exc.message}") from exc
 
 
@@ -367,9 +372,9 @@ class OutboxRelay:
             while not stop.is_set():
                 try:
                     sent = self.publish_pending()
-                except Exception:  # the DB may be briefly away; keep the loop alive
+                except Exception as exc:  # the DB may be briefly away; keep the loop alive
                     log.exception("outbox relay: publishing failed")
-                    self.last_error, sent = None, 0
+                    self.last_error, sent = exc, 0
                     failures += 1
                 else:
                     failures = failures + 1 if self.last_error is not None else 0
@@ -492,7 +497,7 @@ def consume(
     *,
     group_id: str,
     timeout_s: float | None = 10.0,
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any], None, None]:
     """The JSON payloads of `consume_records` (same arguments)."""
     records = consume_records(bootstrap, topic, group_id=group_id, timeout_s=timeout_s)
     try:

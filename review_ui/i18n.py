@@ -122,11 +122,14 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
-def translate(key: str, language: str) -> str:
-    """The label for `key` in `language`, else English, else the key itself.
+def translate(key: str, language: str, default: str | None = None) -> str:
+    """The label for `key` in `language`, else English, else `default`, else the key.
+
+    `default` lets a template show a raw value (a rule type or status added
+    later) rather than a label key while no label exists for it yet.
 
     Example:
         >>> translate("login", "vi")
         'Đăng nhập'
     """
-    return LABELS.get(language, {}).get(key) or LABELS["en"].get(key, key)
+    return LABELS.get(language, {}).get(key) or LABELS["en"].get(key) or default or key

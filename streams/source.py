@@ -228,6 +228,8 @@ class StreamSource:
                 try:
                     delivered = self._read_connection(reconnect=connections > 0)
                     connections += 1
+                    if self._stop.is_set():
+                        return
                     if delivered:
                         self._backoff.reset()
                     if not self.network:

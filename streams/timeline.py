@@ -53,26 +53,29 @@ class Timeline:
         Returns:
             Seconds since the stream's first frame; greater than any earlier result.
         """
+        mapped = None
+        if self._base is not None and source_time is not None:
+            mapped = self._offset + source_time - self._base
         if self._last is None:
             out = 0.0
-            self._base = source_time
-        elif source_time is None:
-            out = self._last + self._interval
-        elif self._base is None or self._offset + source_time - self._base <= self._last:
-            step = self._interval
-            if self._follow_wall_clock and self._last_now is not None:
-                step = max(step, now - self._last_now)
-            out = self._last + step
-            self._base, self._offset = source_time, out
-            self._follow_wall_clock = False
-        else:
-            out = self._offset + source_time - self._base
+        elif mapped is not None and mapped > self._last:
+            out = mapped
             spacing = out - self._last
             if _MIN_INTERVAL_S <= spacing <= _MAX_INTERVAL_S:
                 # Smoothed, so one odd spacing does not set the gap for a loop.
                 weight = 0.2 if self._interval_measured else 1.0
                 self._interval += weight * (spacing - self._interval)
                 self._interval_measured = True
+        else:
+            # A new segment, a frame without a timestamp, or time that did not
+            # move forward: continue after the last frame.
+            step = self._interval
+            if self._follow_wall_clock and self._last_now is not None:
+                step = max(step, now - self._last_now)
+                self._follow_wall_clock = False
+            out = self._last + step
+            if source_time is not None:
+                self._base = None  # re-anchored just below
         if self._base is None and source_time is not None:
             self._base, self._offset = source_time, out
         self._last, self._last_now = out, now

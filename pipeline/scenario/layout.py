@@ -53,7 +53,7 @@ class Layout:
     stop_x: int = 815
     crosswalk: tuple[int, int] = (840, 960)
     lanes: tuple[Lane, ...] = (Lane("far", 462, 0.85), Lane("near", 662, 1.0))
-    signal_box: Box = (1080, 30, 1136, 196)
+    signal_box: Box = (1190, 30, 1246, 196)
     lamp_radius: int = 19
 
     @property

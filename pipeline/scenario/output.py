@@ -115,9 +115,24 @@ def config_document(script: Script, video_name: str, input_size: int) -> dict[st
     }
 
 
+class _Dumper(yaml.SafeDumper):
+    """Block style, except short lists of scalars (points, boxes) which read best inline."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    inline = all(isinstance(item, int | float | str | bool) for item in data)
+    inline = inline or all(
+        isinstance(item, list) and all(isinstance(x, int | float) for x in item) for item in data
+    )
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=inline)
+
+
+_Dumper.add_representer(list, _represent_list)
+
+
 def write_yaml(document: dict[str, Any], path: Path) -> None:
-    """Write `document` as block-style YAML, keys in insertion order."""
-    path.write_text(yaml.safe_dump(document, sort_keys=False, default_flow_style=False))
+    """Write `document` as YAML, keys in insertion order."""
+    path.write_text(yaml.dump(document, Dumper=_Dumper, sort_keys=False))
 
 
 def box_record(truth: FrameTruth) -> dict[str, Any]:

@@ -13,11 +13,11 @@ from pipeline.scenario.sprites import Sprite
 Image = npt.NDArray[np.uint8]
 
 # BGR. Lit lamps are fully saturated so an HSV reader sees red (hue ~0), amber
-# (OpenCV hue ~21, i.e. 42 degrees) and green (hue ~75); unlit lamps are dark grey.
+# (OpenCV hue ~21, i.e. 42 degrees) and green (hue ~78); unlit lamps are dark grey.
 LAMP_ON: dict[Phase, tuple[int, int, int]] = {
     "red": (20, 20, 255),
     "amber": (0, 180, 255),
-    "green": (110, 255, 20),
+    "green": (150, 255, 0),
 }
 LAMP_OFF = (48, 48, 48)
 _LAMP_ORDER: tuple[Phase, ...] = ("red", "amber", "green")
@@ -54,10 +54,11 @@ def paint_street(layout: Layout, rng: np.random.Generator) -> Image:
     cv2.line(img, (0, layout.road_top), (w, layout.road_top), (200, 200, 200), 4)
     cv2.line(img, (0, layout.road_bottom), (w, layout.road_bottom), (200, 200, 200), 4)
 
-    # The cross street: the pavement is interrupted beyond the crosswalk.
-    cross = (layout.crosswalk[1] + 10, w - 120)
-    img[pave_top : layout.road_top + 2, cross[0] : cross[1]] = (92, 94, 96)
-    img[layout.road_bottom - 2 :, cross[0] : cross[1]] = (92, 94, 96)
+    # The cross street runs away from the camera between the crosswalk and the signal
+    # pole, cutting through the row of houses and both pavements.
+    cross = slice(layout.crosswalk[1] + 10, layout.signal_box[0] - 30)
+    img[: layout.road_top + 2, cross] = (92, 94, 96)
+    img[layout.road_bottom - 2 :, cross] = (92, 94, 96)
 
     # Asphalt grain, so the road is not a flat colour (codecs and detectors both
     # behave differently on perfectly flat regions than on real footage).

@@ -189,11 +189,17 @@ def ensure_sprites(directory: Path | None = None) -> Path:
         SpriteError: If a source photograph cannot be obtained.
     """
     directory = directory or sprites_dir()
-    missing = [s for s in SOURCES if not (directory / f"{s.name}.png").is_file()]
+    records = _read_sources(directory)
+    # A sprite cut from another crop or photograph (an older version of SOURCES) is
+    # stale: recut it, or scenes would silently change under the same seed.
+    missing = [
+        s
+        for s in SOURCES
+        if not (directory / f"{s.name}.png").is_file() or not _same_source(records.get(s.name), s)
+    ]
     if not missing:
         return directory
     directory.mkdir(parents=True, exist_ok=True)
-    records = _read_sources(directory)
     with tempfile.TemporaryDirectory(prefix="trafficcam-sprites-") as tmp:
         debian_root: Path | None = None
         for source in missing:
@@ -203,9 +209,10 @@ def ensure_sprites(directory: Path | None = None) -> Path:
                 photo_path = debian_root / source.member
             else:
                 photo_path = _package_root(source.member.split("/", 1)[0]) / source.member
-            photo = cv2.imread(str(photo_path), cv2.IMREAD_COLOR)
-            if photo is None:
+            decoded = cv2.imread(str(photo_path), cv2.IMREAD_COLOR)
+            if decoded is None:
                 raise SpriteError(f"cannot read {photo_path} ({source.origin})")
+            photo: npt.NDArray[np.uint8] = np.asarray(decoded, dtype=np.uint8)
             target = directory / f"{source.name}.png"
             # Write then rename, so a crash never leaves a half-written sprite cached.
             partial = target.with_suffix(".part.png")
@@ -219,6 +226,17 @@ def ensure_sprites(directory: Path | None = None) -> Path:
             }
     (directory / SOURCES_FILENAME).write_text(json.dumps(records, indent=2, sort_keys=True))
     return directory
+
+
+def _same_source(record: object, source: SpriteSource) -> bool:
+    if not isinstance(record, dict):
+        return False
+    return (
+        record.get("member") == source.member
+        and record.get("origin") == source.origin
+        and tuple(record.get("rect") or ()) == source.rect
+        and record.get("flip") == source.flip
+    )
 
 
 def _read_sources(directory: Path) -> dict[str, dict[str, object]]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +23,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.config import AppConfig, EvidenceConfig, ReviewConfig
+from pipeline.config import AppConfig, EvidenceConfig
 from pipeline.store import repository
 from pipeline.store.db import open_database
 from pipeline.store.models import Violation
@@ -51,7 +53,8 @@ def _scene_jpeg(path: Path, *, width: int, height: int, label: str, seed: int) -
     image = np.full((height, width, 3), 90, np.uint8)
     image += rng.integers(0, 25, image.shape, dtype=np.uint8)
     cv2.line(image, (0, height * 2 // 3), (width, height * 2 // 3), (255, 255, 255), 4)
-    cv2.rectangle(image, (width // 3, height // 3), (width // 2, height * 3 // 4), (30, 30, 200), -1)
+    top_left, bottom_right = (width // 3, height // 3), (width // 2, height * 3 // 4)
+    cv2.rectangle(image, top_left, bottom_right, (30, 30, 200), -1)
     cv2.putText(image, label, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 0), 2)
     path.parent.mkdir(parents=True, exist_ok=True)
     assert cv2.imwrite(str(path), image)
@@ -91,16 +94,15 @@ def _add_violation(
     repository.record_violation(db, violation, files, [])
 
 
-@pytest.fixture
-def seed(tmp_path: Path) -> Iterator[Seed]:
-    evidence_root = tmp_path / "evidence"
-    config = AppConfig(
-        database_url=f"sqlite:///{tmp_path / 'trafficcam.db'}",
-        evidence=EvidenceConfig(path=evidence_root),
-    )
-    engine, factory = open_database(config.database_url)
-    violation_id = "11111111-1111-4111-8111-111111111111"
-    other_id = "22222222-2222-4222-8222-222222222222"
+VIOLATION_ID = "11111111-1111-4111-8111-111111111111"
+OTHER_VIOLATION_ID = "22222222-2222-4222-8222-222222222222"
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the seeded database and evidence once; argon2 makes each user cost ~0.2 s."""
+    root = tmp_path_factory.mktemp("review-ui-template")
+    engine, factory = open_database(f"sqlite:///{root / 'trafficcam.db'}")
     with factory() as db:
         repository.upsert_camera(
             db,
@@ -111,14 +113,29 @@ def seed(tmp_path: Path) -> Iterator[Seed]:
             lon=105.8262,
         )
         db.flush()
-        _add_violation(db, evidence_root, violation_id, camera_id="cam-1", minutes=0)
-        _add_violation(db, evidence_root, other_id, camera_id="cam-1", minutes=5)
+        _add_violation(db, root / "evidence", VIOLATION_ID, camera_id="cam-1", minutes=0)
+        _add_violation(db, root / "evidence", OTHER_VIOLATION_ID, camera_id="cam-1", minutes=5)
         for username, role in USERS.items():
             add_user(db, username, PASSWORD, role)
         db.commit()
+    # Closing the last connection checkpoints the WAL, so the .db file alone is complete.
+    engine.dispose()
     # A file in the evidence directory that no evidence row names: must never be served.
-    (evidence_root / violation_id / "unregistered.jpg").write_bytes(b"not evidence")
-    yield Seed(config, factory, evidence_root, violation_id, other_id)
+    (root / "evidence" / VIOLATION_ID / "unregistered.jpg").write_bytes(b"not evidence")
+    return root
+
+
+@pytest.fixture
+def seed(seeded_template: Path, tmp_path: Path) -> Iterator[Seed]:
+    """A private copy of the seeded database and evidence for one test."""
+    shutil.copy2(seeded_template / "trafficcam.db", tmp_path / "trafficcam.db")
+    shutil.copytree(seeded_template / "evidence", tmp_path / "evidence")
+    config = AppConfig(
+        database_url=f"sqlite:///{tmp_path / 'trafficcam.db'}",
+        evidence=EvidenceConfig(path=tmp_path / "evidence"),
+    )
+    engine, factory = open_database(config.database_url)
+    yield Seed(config, factory, tmp_path / "evidence", VIOLATION_ID, OTHER_VIOLATION_ID)
     engine.dispose()
 
 
@@ -139,9 +156,9 @@ def app(seed: Seed) -> FastAPI:
     return create_app(seed.config, session_factory=seed.session_factory)
 
 
-@pytest.fixture
-def server(app: FastAPI) -> Iterator[LiveServer]:
-    """The app under uvicorn in a thread, stopped at teardown."""
+@contextmanager
+def serve(app: FastAPI) -> Iterator[LiveServer]:
+    """Run `app` under uvicorn in a thread on a free port until the block ends."""
     port = free_port()
     uv = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -156,6 +173,12 @@ def server(app: FastAPI) -> Iterator[LiveServer]:
     yield LiveServer(f"http://127.0.0.1:{port}", app)
     uv.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(app: FastAPI) -> Iterator[LiveServer]:
+    with serve(app) as live:
+        yield live
 
 
 @pytest.fixture

@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from models.darknet import DarknetDetector
+from models.detections import Detections, Tracks, class_id
+from models.tracking import ByteTracker
+
+FRAMES = 20
+CANVAS_HW = (720, 1280)
+
+
+def _crop(detector: DarknetDetector, image: np.ndarray, name: str, scale: float) -> np.ndarray:
+    """Cut the detector's own best `name` box out of a real photo, resized by `scale`."""
+    [dets] = detector.detect([image])
+    x1, y1, x2, y2 = dets.xyxy[dets.class_names.index(name)].astype(int)
+    return cv2.resize(image[y1:y2, x1:x2], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def _scene(
+    sprites: list[tuple[np.ndarray, tuple[int, int], tuple[int, int]]], t: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Paste sprites at `start + t * step` on a plain background; return the frame and
+    each sprite's true box."""
+    frame = np.full((*CANVAS_HW, 3), 180, dtype=np.uint8)
+    boxes = []
+    for sprite, (x0, y0), (dx, dy) in sprites:
+        x, y = x0 + t * dx, y0 + t * dy
+        h, w = sprite.shape[:2]
+        frame[y : y + h, x : x + w] = sprite
+        boxes.append(np.array([x, y, x + w, y + h], dtype=np.float32))
+    return frame, boxes
+
+
+def _ids_per_object(
+    detector: DarknetDetector,
+    tracker: ByteTracker,
+    sprites: list[tuple[np.ndarray, tuple[int, int], tuple[int, int]]],
+) -> list[list[tuple[int, str]]]:
+    seen: list[list[tuple[int, str]]] = [[] for _ in sprites]
+    for t in range(FRAMES):
+        frame, truth = _scene(sprites, t)
+        [dets] = detector.detect([frame])
+        tracks = tracker.update(dets, frame)
+        assert isinstance(tracks, Tracks)
+        for k, box in enumerate(truth):
+            for i in range(len(tracks)):
+                if _iou(tracks.xyxy[i], box) > 0.5:
+                    seen[k].append((int(tracks.track_ids[i]), tracks.class_names[i]))
+    return seen
+
+
+@pytest.fixture(scope="module")
+def motorbike_sprite(detector: DarknetDetector, motorcycle_image: np.ndarray) -> np.ndarray:
+    return _crop(detector, motorcycle_image, "motorbike", 0.5)
+
+
+@pytest.fixture(scope="module")
+def bus_sprite(detector: DarknetDetector, bus_image: np.ndarray) -> np.ndarray:
+    return _crop(detector, bus_image, "bus", 0.4)
+
+
+def test_moving_vehicle_keeps_one_track_id(
+    detector: DarknetDetector, motorbike_sprite: np.ndarray
+) -> None:
+    seen = _ids_per_object(
+        detector, ByteTracker(frame_rate=10), [(motorbike_sprite, (40, 80), (6, 3))]
+    )
+    [motorbike] = seen
+    assert len(motorbike) >= FRAMES - 3  # tracked nearly every frame
+    assert {track_id for track_id, _ in motorbike} == {motorbike[0][0]}
+    assert {name for _, name in motorbike} == {"motorbike"}
+
+
+def test_second_vehicle_gets_a_different_id(
+    detector: DarknetDetector, motorbike_sprite: np.ndarray, bus_sprite: np.ndarray
+) -> None:
+    sprites = [
+        (motorbike_sprite, (40, 60), (6, 2)),
+        (bus_sprite, (CANVAS_HW[1] - bus_sprite.shape[1] - 20, 330), (-5, 0)),
+    ]
+    motorbike, bus = _ids_per_object(detector, ByteTracker(frame_rate=10), sprites)
+    assert len(motorbike) >= FRAMES - 3 and len(bus) >= FRAMES - 3
+    motorbike_ids = {i for i, _ in motorbike}
+    bus_ids = {i for i, _ in bus}
+    assert len(motorbike_ids) == 1 and len(bus_ids) == 1
+    assert motorbike_ids != bus_ids
+    assert {n for _, n in bus} == {"bus"}
+
+
+def _box_dets(x: float, name: str, score: float = 0.9) -> Detections:
+    return Detections(
+        xyxy=np.array([[x, 100, x + 80, 160]]), scores=[score], class_ids=[class_id(name)]
+    )
+
+
+def test_track_never_changes_class() -> None:
+    tracker = ByteTracker(frame_rate=10)
+    names = ["car", "car", "car", "truck", "truck", "truck", "truck", "truck", "bus", "car"]
+    reported = []
+    for t, name in enumerate(names):
+        tracks = tracker.update(_box_dets(100 + 4 * t, name))
+        assert len(tracks) == 1
+        reported.append((int(tracks.track_ids[0]), tracks.class_names[0]))
+    assert set(reported) == {(reported[0][0], "car")}
+
+
+def test_boxes_are_the_detectors_not_the_filters() -> None:
+    tracker = ByteTracker(frame_rate=10)
+    for t in range(5):
+        dets = _box_dets(100 + 10 * t, "motorbike")
+        tracks = tracker.update(dets)
+    np.testing.assert_array_equal(tracks.xyxy, dets.xyxy)
+    np.testing.assert_array_equal(tracks.scores, dets.scores)
+
+
+def test_empty_frames_and_lost_tracks() -> None:
+    tracker = ByteTracker(frame_rate=10, track_buffer=30)  # one second: 10 frames here
+    first = tracker.update(_box_dets(100, "car"))
+    assert len(tracker.update(Detections.empty())) == 0
+    again = tracker.update(_box_dets(100, "car"))
+    assert again.track_ids.tolist() == first.track_ids.tolist()  # re-found within the buffer
+    for _ in range(15):
+        tracker.update(Detections.empty())
+    # Past the buffer the object counts as new: unconfirmed on its first sighting,
+    # reported under a new id on the second.
+    assert len(tracker.update(_box_dets(100, "car"))) == 0
+    later = tracker.update(_box_dets(102, "car"))
+    assert len(later) == 1 and later.track_ids.tolist() != first.track_ids.tolist()
+
+
+def test_trackers_are_independent_and_reset_restarts_ids() -> None:
+    a, b = ByteTracker(), ByteTracker()
+    assert a.update(_box_dets(100, "car")).track_ids.tolist() == [1]
+    assert a.update(_box_dets(400, "bus")).track_ids.tolist() != [1]
+    assert b.update(_box_dets(100, "car")).track_ids.tolist() == [1]
+    a.reset()
+    assert a.update(_box_dets(600, "truck")).track_ids.tolist() == [1]
+
+
+def test_low_score_detection_does_not_start_a_track() -> None:
+    tracker = ByteTracker(frame_rate=10)
+    for t in range(3):
+        assert len(tracker.update(_box_dets(100 + t, "car", score=0.15))) == 0
+
+
+def test_ultralytics_is_kept_from_installing_packages() -> None:
+    assert os.environ["YOLO_AUTOINSTALL"] == "false"
+
+
+@pytest.mark.parametrize("kwargs", [{"frame_rate": 0}, {"track_buffer": 0}])
+def test_bad_settings_are_rejected(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        ByteTracker(**kwargs)  # type: ignore[arg-type]
+
+
+def test_importing_the_tracker_touches_no_network() -> None:
+    # Ultralytics probes DNS at import unless told it is offline; a pipeline host may
+    # have no resolver at all, and must not stall on one.
+    probe = (
+        "import socket\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise SystemExit(f'network used: {args!r}')\n"
+        "socket.getaddrinfo = socket.create_connection = refuse\n"
+        "socket.socket.connect = refuse\n"
+        "import models.tracking\n"
+        "import ultralytics.utils as u\n"
+        "assert not u.ONLINE and not u.AUTOINSTALL\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YOLO_")}
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
