@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,8 +33,12 @@ def local_time(value: datetime | None) -> str:
 
 def _page_context(request: Request) -> dict[str, Any]:
     language = current_language(request)
+
+    def t(key: str, default: str | None = None) -> str:
+        return translate(key, language, default)
+
     return {
-        "t": partial(translate, language=language),
+        "t": t,
         "lang": language,
         "languages": LANGUAGES,
         "csrf_field": CSRF_FIELD,

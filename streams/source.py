@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import av
@@ -255,7 +255,19 @@ class StreamSource:
         options: dict[str, str] = {}
         if urlsplit(self.url).scheme.lower() in {"rtsp", "rtsps"}:
             options["rtsp_transport"] = self._rtsp_transport
-        return av.open(self.url, mode="r", options=options, timeout=self._timeouts)
+        try:
+            return av.open(self.url, mode="r", options=options, timeout=self._timeouts)
+        except av.ExitError as exc:
+            # PyAV reports its own timeout as "Immediate exit requested".
+            raise TimeoutError(f"no answer within {self._timeouts[0]:g} s") from exc
+
+    def _packets(
+        self, container: av.container.InputContainer, stream: av.VideoStream
+    ) -> Iterator[av.Packet]:
+        try:
+            yield from container.demux(stream)
+        except av.ExitError as exc:
+            raise TimeoutError(f"no data for {self._timeouts[1]:g} s") from exc
 
     def _read_connection(self, reconnect: bool) -> bool:
         """Open the URL once and decode until it ends; True if a frame was decoded."""
@@ -267,7 +279,7 @@ class StreamSource:
             if not self.live:
                 # Frame threads add latency, which only matters for live streams.
                 stream.thread_type = "AUTO"
-            for packet in container.demux(stream):
+            for packet in self._packets(container, stream):
                 if self._stop.is_set():
                     break
                 try:
@@ -289,7 +301,7 @@ class StreamSource:
                         return not first
         return not first
 
-    def _on_frame(self, frame: Any) -> bool:
+    def _on_frame(self, frame: av.VideoFrame) -> bool:
         """Time, sample and hand over one decoded frame; False once the consumer is gone."""
         pts = self._timeline.map(frame.time, time.monotonic())
         if self._pace_origin is None:
