@@ -71,12 +71,14 @@ class Worker:
         *,
         stop: threading.Event | None = None,
         max_batch: int = 8,
+        report_every_s: float = 30.0,
     ) -> None:
         self.config = config
         self.detector = detector
         self.sink = sink
         self.stop = stop or threading.Event()
         self.max_batch = max_batch
+        self.report_every_s = report_every_s
         self.pipelines = {camera.id: CameraPipeline(camera) for camera in config.cameras}
         self.sources: dict[str, StreamSource] = {}
         self.stats = WorkerStats()
@@ -88,6 +90,8 @@ class Worker:
 
     def run(self) -> WorkerStats:
         started = time.monotonic()
+        next_report = started + self.report_every_s
+        reported_frames = 0
         self.sources = {camera.id: open_source(camera) for camera in self.config.cameras}
         for source in self.sources.values():
             source.start()
@@ -100,11 +104,26 @@ class Worker:
                     break
                 else:
                     time.sleep(0.005)
+                now = time.monotonic()
+                if now >= next_report:
+                    self._report(
+                        self.stats.frames - reported_frames, now - next_report + self.report_every_s
+                    )
+                    reported_frames, next_report = self.stats.frames, now + self.report_every_s
         finally:
             for source in self.sources.values():
                 source.stop()
             self.stats.seconds = time.monotonic() - started
         return self.stats
+
+    def _report(self, frames: int, seconds: float) -> None:
+        cameras = ", ".join(
+            f"{cid} {s.stats.state} dropped={s.stats.dropped} reconnects={s.stats.reconnects}"
+            for cid, s in self.sources.items()
+        )
+        log.info(
+            "analysed %.1f frames/s over the last %.0f s; %s", frames / seconds, seconds, cameras
+        )
 
     def _ready_frames(self) -> list[Frame]:
         frames = []
