@@ -35,7 +35,7 @@ def _setup_logging(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("urllib3", "ultralytics", "multipart"):
+    for noisy in ("urllib3", "ultralytics", "multipart", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # kafka-python logs every failed connection attempt at ERROR while a broker is
     # down; the relay reports that state itself, once, as a warning.

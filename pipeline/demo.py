@@ -105,7 +105,6 @@ def run_demo(*, port: int = 8000, workdir: Path | None = None) -> int:
             create_app(config), host="127.0.0.1", port=port, log_level="warning"
         )
         web = uvicorn.Server(server_config)
-        web.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         web_thread = threading.Thread(target=web.run, name="review-ui", daemon=True)
         web_thread.start()
 

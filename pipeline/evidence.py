@@ -104,12 +104,23 @@ def annotate_overview(
         (ax, ay), (bx, by) = camera.scene.stop_line.points
         cv2.line(out, (int(ax), int(ay)), (int(bx), int(by)), (0, 255, 255), 2)
     phase = signal.phase.value if signal else "unknown"
-    text = (
+    lines = [
         f"{camera.id} | {offence_utc.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]} UTC | "
-        f"{candidate.rule_type} | signal {phase} | {candidate.explanation}"
-    )
-    bar = np.zeros((36, out.shape[1], 3), dtype=np.uint8)
-    cv2.putText(bar, text, (8, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+        f"{candidate.rule_type} | signal {phase}",
+        candidate.explanation,
+    ]
+    bar = np.zeros((30 * len(lines) + 8, out.shape[1], 3), dtype=np.uint8)
+    for row, text in enumerate(lines):
+        cv2.putText(
+            bar,
+            text,
+            (8, 26 + 30 * row),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.7,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
     return np.vstack([out, bar])
 
 
