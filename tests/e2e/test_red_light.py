@@ -162,3 +162,37 @@ def test_rtsp_camera_to_reviewed_violation_events(
     )
     assert verify.returncode == 1
     assert str(tampered) in verify.stderr
+
+
+def test_run_on_files_drains_outbox_and_a_broken_camera_harms_no_other(
+    red_light: ScenarioFiles, kafka_broker: Any, tmp_path: Path
+) -> None:
+    config = yaml.safe_load(red_light.config.read_text())
+    good = config["cameras"][0]
+    good["source"] = {"url": str(red_light.video)}
+    broken = {**good, "id": "broken-camera", "source": {"url": str(tmp_path / "missing.mp4")}}
+    config.update(
+        database_url=f"sqlite:///{tmp_path / 'trafficcam.db'}",
+        evidence={"path": str(tmp_path / "evidence")},
+        kafka={"bootstrap_servers": [kafka_broker.bootstrap]},
+        cameras=[broken, good],
+    )
+    config_path = tmp_path / "trafficcam.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+
+    result = subprocess.run(
+        [*TRAFFICCAM, "run", "--config", str(config_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "broken-camera: offline" in result.stderr
+
+    _, session_factory = open_database(config["database_url"])
+    with session_factory() as session:
+        violations = list(session.scalars(select(Violation)))
+        pending = [r for r in session.scalars(select(OutboxEvent)) if r.sent_at is None]
+    assert len(violations) == len(load_truth(red_light.truth).violations)
+    assert {v.camera_id for v in violations} == {good["id"]}
+    assert pending == []

@@ -61,8 +61,20 @@ def test_crossing_on_red_is_flagged_once_with_time_into_red() -> None:
     # crossing between frame 3 (y=405, t=.3) and 4 (y=395, t=.4): halfway
     assert v.offence_t == pytest.approx(0.35)
     assert v.measurements["time_into_red_s"] == pytest.approx(2.35)
-    assert v.before.seq == 3 and v.after.seq == 4
+    # key frames: the earliest sighting behind the line within a second, and the first past it
+    assert v.before.seq == 0 and v.after.seq == 4
     assert "crossed the stop line" in v.explanation
+
+
+def test_before_key_frame_is_at_most_a_second_before_the_crossing() -> None:
+    rule = RedLight(RedLightRule(), SCENE)
+    ys = [700, 650, 600, 560, 520, 490, 460, 440, 420, 405, 395, 380]
+    (v,) = drive(rule, {1: ys}, SignalState(Phase.RED, -2.0))
+    assert v.offence_t == pytest.approx(0.95)
+    assert v.before.t == pytest.approx(0.0)
+    assert v.after.seq == 10
+    (w,) = drive(RedLight(RedLightRule(), SCENE), {1: [800, *ys]}, SignalState(Phase.RED, -2.0))
+    assert w.before.t == pytest.approx(0.1) and w.before.box[3] == 700
 
 
 @pytest.mark.parametrize("phase", [Phase.GREEN, Phase.AMBER, Phase.UNKNOWN])
