@@ -212,8 +212,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_evidence_verify(args: argparse.Namespace) -> int:
-    from pipeline.evidence import sha256_file, verify_package_dir
+    from pipeline.evidence import verify_package_dir
     from pipeline.store.db import open_database
+    from pipeline.store.hashing import sha256_file
     from pipeline.store.repository import all_violation_ids, get_violation
 
     if args.target and Path(args.target).is_dir():

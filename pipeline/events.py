@@ -29,6 +29,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
+from kafka.serializer import Serializer
 from sqlalchemy.orm import Session
 
 from pipeline.store.repository import (
@@ -212,8 +213,16 @@ class _Outgoing:
     payload: dict[str, Any]
 
 
-def _serialize(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+class _JsonSerializer(Serializer):
+    """Event payloads as compact UTF-8 JSON (kafka-python 3 wants Serializer objects)."""
+
+    def serialize(self, topic: str, headers: Any, data: Any) -> bytes:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class _Utf8Serializer(Serializer):
+    def serialize(self, topic: str, headers: Any, data: Any) -> bytes:
+        return str(data).encode("utf-8")
 
 
 class OutboxRelay:
@@ -246,8 +255,8 @@ class OutboxRelay:
             **(producer_config or {}),
             **_FIXED_PRODUCER_CONFIG,
             "bootstrap_servers": list(bootstrap_servers),
-            "key_serializer": lambda key: key.encode("utf-8"),
-            "value_serializer": _serialize,
+            "key_serializer": _Utf8Serializer(),
+            "value_serializer": _JsonSerializer(),
         }
         # Waiting a little past the delivery timeout lets kafka-python expire the
         # unsent batches itself; its producer then closes cleanly.

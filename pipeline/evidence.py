@@ -8,7 +8,6 @@ by a committed database row.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -23,6 +22,7 @@ import numpy as np
 from pipeline.config import CameraConfig
 from pipeline.rules.base import ViolationCandidate
 from pipeline.signal import SignalState
+from pipeline.store.hashing import sha256_bytes, sha256_file
 from pipeline.store.repository import EvidenceFile
 
 MANIFEST = "manifest.json"
@@ -32,18 +32,6 @@ _JPEG_QUALITY = 95
 
 class EvidenceError(Exception):
     """An evidence package that cannot be written."""
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_atomic(path: Path, data: bytes) -> None:

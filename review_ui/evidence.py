@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
+from pipeline.store.hashing import sha256_file
 from pipeline.store.models import EvidenceItem
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
@@ -40,14 +40,6 @@ def evidence_url(item: EvidenceItem) -> str | None:
     return f"/evidence/{quote(item.violation_id)}/{quote(item.uri[len(prefix) :])}"
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class EvidenceView:
     """One evidence item as the viewer shows it, with the hash checked now."""
@@ -68,7 +60,7 @@ def evidence_view(root: Path, item: EvidenceItem) -> EvidenceView:
     integrity: Integrity
     if path is None:
         integrity = "missing"
-    elif file_sha256(path) == item.sha256.lower():
+    elif sha256_file(path) == item.sha256.lower():
         integrity = "ok"
     else:
         integrity = "mismatch"

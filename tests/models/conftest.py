@@ -3,7 +3,6 @@ inside installed or Debian packages."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import cv2
@@ -14,6 +13,7 @@ import ultralytics
 
 from models import weights
 from models.darknet import DarknetDetector
+from pipeline.scenario.sprites import fetch_darknet_package
 
 
 def _read(path: Path) -> np.ndarray:
@@ -44,18 +44,7 @@ def motorcycle_image() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def dog_image(pytestconfig: pytest.Config) -> np.ndarray:
+def dog_image(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
     """Darknet's `dog.jpg` (bicycle, dog, truck), from Debian's darknet package."""
-    cache = Path(pytestconfig.cache.mkdir("darknet-deb"))
-    image = cache / "root" / "usr" / "share" / "darknet" / "data" / "dog.jpg"
-    if not image.is_file():
-        debs = list(cache.glob("darknet_*.deb"))
-        if not debs:
-            download = ["apt-get", "download", "darknet"]
-            if subprocess.run(download, cwd=cache, capture_output=True).returncode != 0:
-                # A fresh machine may have no package lists yet.
-                subprocess.run(["apt-get", "update"], check=True, capture_output=True)
-                subprocess.run(download, cwd=cache, check=True, capture_output=True)
-            debs = list(cache.glob("darknet_*.deb"))
-        subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(cache / "root")], check=True)
-    return _read(image)
+    root = fetch_darknet_package(tmp_path_factory.mktemp("darknet-deb"))
+    return _read(root / "usr" / "share" / "darknet" / "data" / "dog.jpg")

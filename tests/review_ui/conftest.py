@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.broker import free_port
 from pipeline.config import AppConfig, EvidenceConfig
 from pipeline.store import repository
 from pipeline.store.db import open_database
@@ -137,12 +137,6 @@ def seed(seeded_template: Path, tmp_path: Path) -> Iterator[Seed]:
     engine, factory = open_database(config.database_url)
     yield Seed(config, factory, tmp_path / "evidence", VIOLATION_ID, OTHER_VIOLATION_ID)
     engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline.broker import free_port
 from streams.source import StreamSource
 from streams.stats import SourceState
-from tests.fixtures.rtsp import RtspServerFactory, VideoFactory, free_tcp_port
+from tests.fixtures.rtsp import RtspServerFactory, VideoFactory
 from tests.streams.helpers import read_n, wait_until
 
 READ_TIMEOUT_S = 2.0
@@ -153,7 +154,7 @@ def test_one_camera_down_does_not_stop_another(
 def test_refused_connection_is_reported_not_raised(
     thread_errors: list[BaseException | None],
 ) -> None:
-    url = f"rtsp://127.0.0.1:{free_tcp_port()}/cam1"
+    url = f"rtsp://127.0.0.1:{free_port()}/cam1"
     with _source(url, open_timeout_s=1.0) as source:
         wait_until(lambda: source.stats.state is SourceState.OFFLINE, timeout=3.0)
         assert source.read(timeout=0.5) is None
@@ -165,7 +166,7 @@ def test_refused_connection_is_reported_not_raised(
 
 
 def test_reason_hides_the_password(thread_errors: list[BaseException | None]) -> None:
-    url = f"rtsp://admin:secret@127.0.0.1:{free_tcp_port()}/cam1"
+    url = f"rtsp://admin:secret@127.0.0.1:{free_port()}/cam1"
     with _source(url, open_timeout_s=1.0) as source:
         wait_until(lambda: source.stats.state is SourceState.OFFLINE, timeout=3.0)
         reason = source.stats.reason
