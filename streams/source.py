@@ -11,7 +11,9 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,7 +21,9 @@ import av
 
 from streams.backoff import Backoff
 from streams.channel import Channel
+from streams.clock import clock_sync_status
 from streams.frame import Frame
+from streams.ringbuffer import Clip, PacketRing
 from streams.stats import FpsMeter, SourceState, SourceStats
 from streams.timeline import Sampler, Timeline
 
@@ -86,6 +90,7 @@ class StreamSource:
         backoff_initial_s: First delay before reconnecting.
         backoff_max_s: Longest delay between reconnect attempts; a stream that
             comes back is picked up within about this long.
+        buffer_seconds: Encoded history kept for :meth:`clip` (0 keeps none).
 
     Example:
         >>> with StreamSource("cam1", "clip.mp4", analysis_fps=5) as src:  # doctest: +SKIP
@@ -106,11 +111,14 @@ class StreamSource:
         read_timeout_s: float = 5.0,
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 4.0,
+        buffer_seconds: float = 10.0,
     ) -> None:
         if rtsp_transport not in RTSP_TRANSPORTS:
             raise ValueError(f"rtsp_transport must be one of {sorted(RTSP_TRANSPORTS)}")
         if open_timeout_s <= 0 or read_timeout_s <= 0:
             raise ValueError("timeouts must be positive")
+        if buffer_seconds < 0:
+            raise ValueError("buffer_seconds must not be negative")
         self.camera_id = camera_id
         self.url = url
         self.analysis_fps = analysis_fps
@@ -140,6 +148,12 @@ class StreamSource:
         self._fps = FpsMeter()
         self._size: tuple[int, int] | None = None
         self._seq = 0
+        self._bytes_received = 0
+        self._header_fps: float | None = None
+        self._latest: Frame | None = None
+        self.ring = PacketRing(buffer_seconds) if buffer_seconds > 0 else None
+        # Read once: the host's NTP state is a property of the whole run, not of a frame.
+        self.clock_sync = clock_sync_status()
         # Realtime pacing: the monotonic time at which stream time 0.0 is due.
         self._pace_origin: float | None = None
 
@@ -193,6 +207,24 @@ class StreamSource:
         return frame
 
     @property
+    def latest_frame(self) -> Frame | None:
+        """The newest sampled frame, read or not (for health checks; never consumed)."""
+        with self._lock:
+            return self._latest
+
+    def clip(self, t_from: float, t_to: float, path: Path) -> Future[Clip]:
+        """Write stream times ``t_from``..``t_to`` to an MP4 by stream copy.
+
+        See :meth:`streams.ringbuffer.PacketRing.clip`; returns at once.
+
+        Raises:
+            RuntimeError: The source keeps no buffer (``buffer_seconds=0``).
+        """
+        if self.ring is None:
+            raise RuntimeError(f"camera {self.camera_id}: no packet buffer (buffer_seconds=0)")
+        return self.ring.clip(t_from, t_to, path)
+
+    @property
     def finished(self) -> bool:
         """True once no frame will ever come again and all were read.
 
@@ -217,6 +249,9 @@ class StreamSource:
                 input_fps=self._fps.fps,
                 width=self._size[0] if self._size else None,
                 height=self._size[1] if self._size else None,
+                header_fps=self._header_fps,
+                bytes_received=self._bytes_received,
+                clock_sync=self.clock_sync,
             )
 
     # -- reader thread -------------------------------------------------------
@@ -249,6 +284,8 @@ class StreamSource:
         finally:
             if self._stop.is_set():
                 self._set_offline("stopped")
+            if self.ring is not None:
+                self.ring.close()
             self._channel.close()
 
     def _open(self) -> av.container.InputContainer:
@@ -279,27 +316,55 @@ class StreamSource:
             if not self.live:
                 # Frame threads add latency, which only matters for live streams.
                 stream.thread_type = "AUTO"
-            for packet in self._packets(container, stream):
-                if self._stop.is_set():
-                    break
-                try:
-                    frames = packet.decode()
-                except av.FFmpegError:
-                    # One bad packet (bit errors, a lost RTP packet) is not a
-                    # lost stream: count it and go on to the next keyframe.
+            rate = stream.average_rate or stream.guessed_rate
+            with self._lock:
+                self._header_fps = float(rate) if rate else None
+            if self.ring is not None:
+                self.ring.start_segment(stream)
+            try:
+                for packet in self._packets(container, stream):
+                    if self._stop.is_set():
+                        break
                     with self._lock:
-                        self._decode_errors += 1
-                    continue
-                for frame in frames:
-                    if first:
-                        first = False
-                        if reconnect and self.network:
-                            self._timeline.restart(follow_wall_clock=True)
-                            with self._lock:
-                                self._reconnects += 1
-                    if not self._on_frame(frame) or self._stop.is_set():
-                        return not first
+                        self._bytes_received += packet.size
+                    try:
+                        frames = packet.decode()
+                    except av.FFmpegError:
+                        # One bad packet (bit errors, a lost RTP packet) is not a
+                        # lost stream: count it and go on to the next keyframe.
+                        with self._lock:
+                            self._decode_errors += 1
+                        frames = []
+                    for frame in frames:
+                        if first:
+                            first = False
+                            if reconnect and self.network:
+                                self._timeline.restart(follow_wall_clock=True)
+                                with self._lock:
+                                    self._reconnects += 1
+                        if not self._on_frame(frame) or self._stop.is_set():
+                            return not first
+                    if self.ring is not None:
+                        self._buffer(packet)
+            finally:
+                if self.ring is not None:
+                    self.ring.end_segment()
         return not first
+
+    def _buffer(self, packet: av.Packet) -> None:
+        """Keep the packet for clips, timed on the clock its frames were put on."""
+        assert self.ring is not None
+        source_time = (
+            float(packet.pts * packet.time_base)
+            if packet.pts is not None and packet.time_base is not None
+            else None
+        )
+        t = self._timeline.peek(source_time)
+        if t is None:
+            t = self._timeline.last
+        if t is None:
+            return  # before the first frame ever: no clock to put it on yet
+        self.ring.append(packet, t, datetime.now(UTC))
 
     def _on_frame(self, frame: av.VideoFrame) -> bool:
         """Time, sample and hand over one decoded frame; False once the consumer is gone."""
@@ -323,7 +388,9 @@ class StreamSource:
         image = frame.to_ndarray(format="bgr24")
         with self._lock:
             seq, self._seq = self._seq, self._seq + 1
-        return self._channel.put(Frame(self.camera_id, seq, pts, wall_time, image))
+            sampled = Frame(self.camera_id, seq, pts, wall_time, image)
+            self._latest = sampled
+        return self._channel.put(sampled)
 
     def _set_offline(self, reason: str) -> None:
         with self._lock:

@@ -7,6 +7,8 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
+from streams.clock import ClockSync
+
 
 class SourceState(enum.StrEnum):
     """Where a source stands; ``offline`` always comes with a reason."""
@@ -36,6 +38,11 @@ class SourceStats:
             the last few seconds (not the header's claim), or None.
         width: Decoded frame width, once known.
         height: Decoded frame height, once known.
+        header_fps: The frame rate the stream's header claims, or None. Shown
+            next to ``input_fps``; never used for timing (cameras lie).
+        bytes_received: Encoded bytes read over all connections (for bitrate).
+        clock_sync: Whether the host clock that stamps ``wall_time`` was NTP
+            synchronised when the source started.
     """
 
     state: SourceState
@@ -49,6 +56,9 @@ class SourceStats:
     input_fps: float | None
     width: int | None
     height: int | None
+    header_fps: float | None = None
+    bytes_received: int = 0
+    clock_sync: ClockSync = ClockSync.UNKNOWN
 
 
 class FpsMeter:

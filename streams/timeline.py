@@ -43,6 +43,21 @@ class Timeline:
         self._base = None
         self._follow_wall_clock = follow_wall_clock
 
+    def peek(self, source_time: float | None) -> float | None:
+        """Stream time a timestamp of the current segment maps to, changing nothing.
+
+        For packets, which are timed on the clock their frames set; None when
+        the segment has no anchor yet or the packet has no timestamp.
+        """
+        if self._base is None or source_time is None:
+            return None
+        return self._offset + source_time - self._base
+
+    @property
+    def last(self) -> float | None:
+        """The latest stream time handed out, or None before the first frame."""
+        return self._last
+
     def map(self, source_time: float | None, now: float) -> float:
         """Stream time in seconds for a frame.
 
