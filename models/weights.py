@@ -208,6 +208,23 @@ def model_dir(name: str) -> Path:
     return home() / "models" / name
 
 
+def converted_dir(weights_sha256: str) -> Path:
+    """Return the directory for files derived from one weights file (exports, conversions).
+
+    Keyed by the source weights' SHA-256, so a changed model never reuses a stale
+    conversion and two registry names for one file share it.
+
+    Args:
+        weights_sha256: Hex digest of the source weights.
+
+    Returns:
+        `<home>/converted/<sha256>` (not created).
+    """
+    if len(weights_sha256) != 64 or any(c not in "0123456789abcdef" for c in weights_sha256):
+        raise ValueError(f"not a hex SHA-256: {weights_sha256!r}")
+    return home() / "converted" / weights_sha256
+
+
 def get_entry(name: str) -> ModelEntry:
     """Look up a registry entry.
 

@@ -1,0 +1,155 @@
+"""The Darknet model converted to ONNX gives OpenCV DNN's results in every runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from models import weights
+from models.darknet import DarknetDetector, converted_onnx
+from models.darknet_net import decode_heads, heads_of
+from models.detections import Detections
+from models.runtimes import ONNX_RUNTIMES, available_runtimes, open_session, pick_runtime
+
+PHOTOS = ["bus_image", "motorcycle_image", "dog_image"]
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
+    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union)
+
+
+def _matched(ref: Detections, got: Detections, min_iou: float) -> float:
+    """Fraction of `ref`'s boxes that `got` has, same class, overlapping >= min_iou."""
+    hits = 0
+    for box, cls in zip(ref.xyxy, ref.class_ids, strict=True):
+        same = got.xyxy[got.class_ids == cls]
+        hits += any(_iou(box, other) >= min_iou for other in same)
+    return hits / max(1, len(ref))
+
+
+@pytest.fixture(scope="module")
+def opencv_detector(yolov3_tiny_dir: Path) -> DarknetDetector:
+    return DarknetDetector(yolov3_tiny_dir, input_size=416, runtime="opencv")
+
+
+def test_default_runtime_is_the_fastest_installed() -> None:
+    assert available_runtimes()[-1] == "opencv"
+    assert pick_runtime("auto") == available_runtimes()[0]
+    assert pick_runtime("auto") in ONNX_RUNTIMES  # this project installs both
+
+
+@pytest.mark.parametrize("photo", PHOTOS)
+def test_onnx_rows_equal_opencv_dnn_rows(
+    yolov3_tiny_dir: Path, request: pytest.FixtureRequest, photo: str
+) -> None:
+    image: np.ndarray = request.getfixturevalue(photo)
+    cfg, darknet_weights = (
+        yolov3_tiny_dir / "yolov3-tiny.cfg",
+        yolov3_tiny_dir / "yolov3-tiny.weights",
+    )
+    blob = cv2.dnn.blobFromImages([cv2.resize(image, (416, 320))], 1 / 255.0, swapRB=True)
+    net = cv2.dnn.readNetFromDarknet(str(cfg), str(darknet_weights))
+    net.setInput(blob)
+    outs = net.forward(net.getUnconnectedOutLayersNames())
+    ref = np.concatenate([o.reshape(1, -1, o.shape[-1]) for o in outs], 1)
+
+    onnx = converted_onnx(cfg, darknet_weights, weights.file_sha256(darknet_weights))
+    for runtime in ONNX_RUNTIMES:
+        session = open_session(onnx, runtime, precision="f32")
+        rows = decode_heads(session.run(blob), heads_of(cfg), (416, 320), 0.0)
+        assert rows.shape == ref.shape
+        np.testing.assert_allclose(rows[..., :5], ref[..., :5], atol=1e-3)
+        # OpenCV zeroes class scores under its own floor; compare where it kept them.
+        kept = ref[..., 5:] > 0
+        assert kept.sum() > 0
+        np.testing.assert_allclose(rows[..., 5:][kept], ref[..., 5:][kept], atol=1e-3)
+
+
+@pytest.mark.parametrize("runtime", ONNX_RUNTIMES)
+@pytest.mark.parametrize("photo", PHOTOS)
+def test_detections_equal_opencv_dnn_in_f32(
+    yolov3_tiny_dir: Path,
+    opencv_detector: DarknetDetector,
+    request: pytest.FixtureRequest,
+    photo: str,
+    runtime: str,
+) -> None:
+    image: np.ndarray = request.getfixturevalue(photo)
+    detector = DarknetDetector(yolov3_tiny_dir, runtime=runtime, precision="f32")  # type: ignore[arg-type]
+    assert detector.runtime == runtime
+    [ref] = opencv_detector.detect([image])
+    [got] = detector.detect([image])
+    assert got.class_names == ref.class_names
+    np.testing.assert_allclose(got.xyxy, ref.xyxy, atol=0.5)
+    np.testing.assert_allclose(got.scores, ref.scores, atol=1e-3)
+
+
+@pytest.mark.parametrize("photo", PHOTOS)
+def test_default_precision_finds_what_opencv_finds(
+    yolov3_tiny_dir: Path,
+    opencv_detector: DarknetDetector,
+    request: pytest.FixtureRequest,
+    photo: str,
+) -> None:
+    # bf16 on CPUs that have it: scores move a little, so a box near the threshold
+    # may come or go, but the confident ones stay put.
+    image: np.ndarray = request.getfixturevalue(photo)
+    [ref] = opencv_detector.detect([image])
+    [got] = DarknetDetector(yolov3_tiny_dir).detect([image])
+    confident = ref.select(ref.scores >= 0.4)
+    assert len(confident) > 0
+    assert _matched(confident, got, min_iou=0.9) == 1.0
+
+
+def test_conversion_is_cached_by_the_weights_hash(yolov3_tiny_dir: Path) -> None:
+    cfg, darknet_weights = (
+        yolov3_tiny_dir / "yolov3-tiny.cfg",
+        yolov3_tiny_dir / "yolov3-tiny.weights",
+    )
+    sha = weights.file_sha256(darknet_weights)
+    first = converted_onnx(cfg, darknet_weights, sha)
+    assert first.parent == weights.converted_dir(sha)
+    stamp = first.stat().st_mtime_ns
+    DarknetDetector(yolov3_tiny_dir, runtime="onnxruntime")
+    assert converted_onnx(cfg, darknet_weights, sha).stat().st_mtime_ns == stamp
+
+
+def test_conversion_is_redone_for_other_weights(tmp_path: Path, yolov3_tiny_dir: Path) -> None:
+    # Same network, weights perturbed: a new hash means a new conversion, never the
+    # cached one of the original weights.
+    cfg = yolov3_tiny_dir / "yolov3-tiny.cfg"
+    data = bytearray((yolov3_tiny_dir / "yolov3-tiny.weights").read_bytes())
+    data[-4:] = np.float32(0.5).tobytes()
+    altered = tmp_path / "yolov3-tiny.weights"
+    altered.write_bytes(bytes(data))
+    original = converted_onnx(cfg, yolov3_tiny_dir / "yolov3-tiny.weights", "a" * 64)
+    assert original.parent.name == "a" * 64
+    other = converted_onnx(cfg, altered, weights.file_sha256(altered))
+    assert other != original and other.read_bytes() != original.read_bytes()
+    for path in (original, other):
+        path.unlink()
+
+
+def test_per_frame_input_size(yolov3_tiny_dir: Path, dog_image: np.ndarray) -> None:
+    detector = DarknetDetector(yolov3_tiny_dir, input_size=416)
+    at_608 = DarknetDetector(yolov3_tiny_dir, input_size=608)
+    small, large = detector.detect([dog_image, dog_image], [416, 608])
+    assert small == detector.detect([dog_image])[0]
+    assert large == at_608.detect([dog_image])[0]
+    assert small != large
+    with pytest.raises(ValueError, match="multiple of 32"):
+        detector.detect([dog_image], [400])
+    with pytest.raises(ValueError, match="input sizes"):
+        detector.detect([dog_image], [416, 608])
+
+
+def test_converted_dir_takes_only_a_sha256() -> None:
+    with pytest.raises(ValueError):
+        weights.converted_dir("../../etc")
