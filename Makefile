@@ -12,9 +12,15 @@ APT_PACKAGES := gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugin
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly python3-gst-1.0 python3-gi \
 	chromium postgresql
 
-.PHONY: setup apt venv models demo test lint clean
+# Chart.js draws the analysts' charts. Its MIT licence allows shipping the minified
+# file, so it is committed (the wheel and offline machines need no npm); `make static`
+# re-fetches the pinned version from the npm registry when the file is missing or stale.
+CHARTJS_VERSION := 4.5.1
+CHARTJS := review_ui/static/chart.umd.min.js
 
-setup: apt venv models
+.PHONY: setup apt venv static models demo test lint clean
+
+setup: apt venv static models
 
 # The scenario generator takes its car photo from the Debian package `darknet`
 # (`apt-get download`, nothing installed), so the package lists must exist too.
@@ -38,6 +44,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $(STAMP)
+
+static:
+	@if grep -q "Chart.js v$(CHARTJS_VERSION)" $(CHARTJS) 2>/dev/null; then :; else \
+		tmp=$$(mktemp -d) && \
+		(cd $$tmp && npm pack --silent chart.js@$(CHARTJS_VERSION) >/dev/null && \
+			tar xzf chart.js-$(CHARTJS_VERSION).tgz) && \
+		cp $$tmp/package/dist/chart.umd.min.js $(CHARTJS) && \
+		cp $$tmp/package/LICENSE.md review_ui/static/chart.js.LICENSE.md && \
+		rm -rf $$tmp && echo "vendored Chart.js $(CHARTJS_VERSION)"; \
+	fi
 
 models: venv
 	$(BIN)/trafficcam models pull

@@ -200,6 +200,22 @@ class ReviewConfig(StrictModel):
     session_secret: str | None = Field(
         default=None, description="Key for signing sessions; generated and kept in the DB if unset."
     )
+    claim_timeout_s: float = Field(
+        default=600,
+        gt=0,
+        description="How long an officer's claim on a queued violation holds without a decision.",
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Wrong passwords per user or client address before throttling."
+    )
+    login_window_s: float = Field(
+        default=900, gt=0, description="Window in which failed logins are counted, in seconds."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL printed in notices' QR codes, e.g. https://review.example.vn; "
+        "the request's own URL when unset.",
+    )
 
 
 class AppConfig(StrictModel):

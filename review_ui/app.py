@@ -29,7 +29,17 @@ from pipeline.config import AppConfig
 from pipeline.store.db import open_database
 from pipeline.store.models import Setting
 from review_ui.auth import LoginRequired
-from review_ui.routes import api, evidence, login, violations
+from review_ui.routes import (
+    admin,
+    api,
+    api_history,
+    evidence,
+    history,
+    login,
+    notice,
+    queue,
+    violations,
+)
 from review_ui.templating import STATIC_DIR, templates
 
 SESSION_COOKIE = "trafficcam_session"
@@ -180,7 +190,12 @@ def create_app(
     app.include_router(login.router)
     app.include_router(violations.router)
     app.include_router(evidence.router)
+    app.include_router(queue.router)
+    app.include_router(notice.router)
+    app.include_router(history.router)
+    app.include_router(admin.router)
     app.include_router(api.router)
+    app.include_router(api_history.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 
@@ -21,6 +20,9 @@ from review_ui.deps import SessionDep
 # Everyone with an account may look at violations; only officers decide them.
 VIEW_ROLES: tuple[str, ...] = ROLES
 REVIEW_ROLES: tuple[str, ...] = ("police", "admin")
+ANALYST_ROLES: tuple[str, ...] = ("analyst", "admin")
+OPERATOR_ROLES: tuple[str, ...] = ("operator", "admin")
+ADMIN_ROLES: tuple[str, ...] = ("admin",)
 
 CSRF_FIELD = "csrf_token"
 _SESSION_USER = "uid"
@@ -98,23 +100,51 @@ def current_user(request: Request, db: SessionDep) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require_roles(*roles: str) -> Callable[[User], User]:
+class RoleCheck:
     """A dependency that lets through only users holding one of `roles`.
+
+    The roles stay readable on the object (`route_roles`), so a test can list
+    what every route allows without keeping a second copy of the rules.
+    """
+
+    def __init__(self, *roles: str) -> None:
+        unknown = set(roles) - set(ROLES)
+        if unknown:
+            raise ValueError(f"unknown roles {sorted(unknown)}; known: {', '.join(ROLES)}")
+        self.roles = tuple(roles)
+
+    def __call__(self, user: CurrentUser) -> User:
+        if user.role not in self.roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role may not do this")
+        return user
+
+
+def require_roles(*roles: str) -> RoleCheck:
+    """A dependency for routes open to `roles` only.
 
     Example:
         >>> Officer = Annotated[User, Depends(require_roles("police", "admin"))]
     """
-    unknown = set(roles) - set(ROLES)
-    if unknown:
-        raise ValueError(f"unknown roles {sorted(unknown)}; known: {', '.join(ROLES)}")
+    return RoleCheck(*roles)
 
-    def check(user: CurrentUser) -> User:
-        if user.role not in roles:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role may not do this")
-        return user
 
-    return check
+def route_roles(dependant: Any) -> tuple[str, ...] | None:
+    """The roles a route's dependency tree allows (None: the route needs no login).
+
+    Args:
+        dependant: a route's `dependant` (FastAPI's resolved dependency tree).
+    """
+    stack = [dependant]
+    while stack:
+        node = stack.pop()
+        if isinstance(node.call, RoleCheck):
+            return node.call.roles
+        stack.extend(node.dependencies)
+    return None
 
 
 Viewer = Annotated[User, Depends(require_roles(*VIEW_ROLES))]
 Reviewer = Annotated[User, Depends(require_roles(*REVIEW_ROLES))]
+Analyst = Annotated[User, Depends(require_roles(*ANALYST_ROLES))]
+Operator = Annotated[User, Depends(require_roles(*OPERATOR_ROLES))]
+Admin = Annotated[User, Depends(require_roles(*ADMIN_ROLES))]

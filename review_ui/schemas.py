@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.store.models import EvidenceItem, Violation
+from pipeline.store.queries import LOCAL_TZ_NAME, CountBy, Cursor, HistoryFilter
 from review_ui.evidence import evidence_url
+
+LOCAL_TZ = ZoneInfo(LOCAL_TZ_NAME)
 
 ViolationStatus = Literal["pending", "confirmed", "rejected"]
 StatusFilter = Literal["pending", "confirmed", "rejected", "all"]
@@ -144,3 +150,159 @@ def parse_review_form(
         {"decision": decision, "reason": text, "plate_correction": plate or None}
     )
     return request, []
+
+
+# ---------------------------------------------------------------- analysts' history
+
+
+def _empty_is_none(value: Any) -> Any:
+    """HTML forms send an untouched field as ""; it means "no filter"."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class HistoryQuery(BaseModel):
+    """History filters, as query parameters of the page, the CSV export and the API.
+
+    Times without an offset are read as Vietnam time, the way the form shows them.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: datetime | None = Field(default=None, description="From this time (inclusive).")
+    end: datetime | None = Field(default=None, description="Up to this time (exclusive).")
+    camera_id: str | None = Field(default=None, max_length=64)
+    rule_type: str | None = Field(default=None, max_length=40)
+    vehicle_class: str | None = Field(default=None, max_length=40)
+    plate_prefix: str | None = Field(
+        default=None, max_length=20, description="Start of the plate, e.g. `29A`."
+    )
+    status: ViolationStatus | None = None
+
+    _blank = field_validator("*", mode="before")(_empty_is_none)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=LOCAL_TZ)
+        return value
+
+    @field_validator("plate_prefix")
+    @classmethod
+    def _plate(cls, value: str | None) -> str | None:
+        return "".join(value.upper().split()) if value else value
+
+    def to_filter(self) -> HistoryFilter:
+        return HistoryFilter(
+            start=self.start.astimezone(UTC) if self.start else None,
+            end=self.end.astimezone(UTC) if self.end else None,
+            camera_id=self.camera_id,
+            rule_type=self.rule_type,
+            vehicle_class=self.vehicle_class,
+            plate_prefix=self.plate_prefix,
+            status=self.status,
+        )
+
+    def form_values(self) -> dict[str, str]:
+        """The filters as the form's fields hold them (local times, `YYYY-MM-DDTHH:MM`)."""
+        values = {
+            "camera_id": self.camera_id or "",
+            "rule_type": self.rule_type or "",
+            "vehicle_class": self.vehicle_class or "",
+            "plate_prefix": self.plate_prefix or "",
+            "status": self.status or "",
+        }
+        for name in ("start", "end"):
+            moment: datetime | None = getattr(self, name)
+            values[name] = moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M") if moment else ""
+        return values
+
+    def query_string(self) -> str:
+        """URL query of the non-empty filters, to carry them into links (next page, CSV)."""
+        return urlencode({k: v for k, v in self.form_values().items() if v})
+
+
+def encode_cursor(cursor: Cursor | None) -> str | None:
+    """An opaque page token for (offence_time, id)."""
+    if cursor is None:
+        return None
+    raw = f"{cursor[0].astimezone(UTC).isoformat()}|{cursor[1]}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str | None) -> Cursor | None:
+    """The (offence_time, id) a token names.
+
+    Raises:
+        ValueError: the token was not made by `encode_cursor`.
+    """
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        moment, violation_id = raw.split("|", 1)
+        when = datetime.fromisoformat(moment)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("bad page cursor") from exc
+    if when.tzinfo is None or not violation_id:
+        raise ValueError("bad page cursor")
+    return when, violation_id
+
+
+class HistoryPage(BaseModel):
+    items: list[ViolationSummary]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class CountOut(BaseModel):
+    label: str = Field(description="Local hour `YYYY-MM-DD HH:00`, local day, camera id or rule.")
+    count: int
+
+
+class CountsOut(BaseModel):
+    by: CountBy
+    total: int
+    counts: list[CountOut]
+
+
+# Column order of the CSV export; the test compares these against the database.
+CSV_COLUMNS = (
+    "id",
+    "offence_time_utc",
+    "offence_time_local",
+    "camera_id",
+    "rule_type",
+    "vehicle_class",
+    "plate",
+    "plate_confidence",
+    "status",
+)
+
+
+def csv_row(violation: Violation) -> list[str]:
+    return [
+        violation.id,
+        violation.offence_time.astimezone(UTC).isoformat(),
+        violation.offence_time.astimezone(LOCAL_TZ).isoformat(),
+        violation.camera_id,
+        violation.rule_type,
+        violation.vehicle_class,
+        violation.plate or "",
+        "" if violation.plate_confidence is None else f"{violation.plate_confidence:.4f}",
+        violation.status,
+    ]
+
+
+class HistoryListQuery(HistoryQuery):
+    """History filters plus the page: `cursor` from the previous page's `next_cursor`."""
+
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class CountsQuery(HistoryQuery):
+    """History filters plus how to group the counts."""
+
+    by: CountBy = "day"

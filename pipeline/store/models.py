@@ -53,6 +53,8 @@ class Violation(Base):
     __table_args__ = (
         Index("ix_violations_status_time", "status", "offence_time"),
         Index("ix_violations_camera_time", "camera_id", "offence_time"),
+        # Analysts' history runs newest first over every status: keyset on (time, id).
+        Index("ix_violations_time_id", "offence_time", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -73,6 +75,10 @@ class Violation(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     evidence_dir: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An officer's review lock: whoever holds an unexpired claim is the only one who may
+    # decide. Kept on the row so taking it is one conditional UPDATE on every backend.
+    claimed_by: Mapped[str | None] = mapped_column(String(80), default=None)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(default=None)
 
     camera: Mapped[Camera] = relationship()
     evidence: Mapped[list[EvidenceItem]] = relationship(
@@ -119,6 +125,20 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class LoginFailure(Base):
+    """A wrong password, counted per user name and per client address to throttle guessing.
+
+    Kept in the database, not in process memory, so the limit holds across UI workers.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -128,6 +148,44 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CameraHealthSample(Base):
+    """A camera's health at one moment, as the worker measured it (pruned after retention)."""
+
+    __tablename__ = "camera_health"
+    __table_args__ = (Index("ix_camera_health_camera_at", "camera_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    expected_fps: Mapped[float | None] = mapped_column(default=None)
+    input_fps: Mapped[float | None] = mapped_column(default=None)
+    analysis_fps: Mapped[float | None] = mapped_column(default=None)
+    last_frame_age_s: Mapped[float | None] = mapped_column(default=None)
+    reconnects: Mapped[int] = mapped_column(default=0)
+    decode_errors: Mapped[int] = mapped_column(default=0)
+    dropped: Mapped[int] = mapped_column(default=0)
+    bitrate_kbps: Mapped[float | None] = mapped_column(default=None)
+    # Problems, picture measures, resolution, clock sync: read whole, never filtered on.
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CameraAlert(Base):
+    """A camera's change of health state; kept for good (operators' incident history)."""
+
+    __tablename__ = "camera_alerts"
+    __table_args__ = (Index("ix_camera_alerts_camera_at", "camera_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    at: Mapped[datetime]
+    previous_state: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class OutboxEvent(Base):

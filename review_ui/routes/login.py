@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from pipeline.store import repository
+from pipeline.store import queries, repository
+from pipeline.store.models import utcnow
 from pipeline.store.users import authenticate
 from review_ui.auth import log_in, log_out, verify_csrf
-from review_ui.deps import SessionDep
+from review_ui.deps import ConfigDep, SessionDep
 from review_ui.i18n import LANGUAGES
 from review_ui.templating import templates
 
@@ -52,12 +53,33 @@ def login_page(request: Request, next: str | None = None) -> Response:
 def login(
     request: Request,
     db: SessionDep,
+    config: ConfigDep,
     username: Annotated[str, Form(max_length=80)],
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form()] = HOME,
 ) -> Response:
+    review = config.review
+    now = utcnow()
+    keys = queries.login_keys(username, request.client.host if request.client else None)
+    # Checked before the password, so a guess that happens to be right is refused too
+    # while the account or the address is throttled.
+    if queries.login_throttled(
+        db, keys, now=now, window_s=review.login_window_s, max_failures=review.login_max_failures
+    ):
+        repository.audit(
+            db, actor=username[:80], action="auth.login_throttled", subject=f"user:{username[:80]}"
+        )
+        db.commit()
+        return templates.TemplateResponse(
+            request,
+            "login.html",
+            {"next": safe_next(next), "error": "too_many_attempts", "username": username},
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(int(review.login_window_s))},
+        )
     user = authenticate(db, username, password)
     if user is None:
+        queries.record_login_failure(db, keys, now=now, window_s=review.login_window_s)
         repository.audit(
             db, actor=username[:80], action="auth.login_failed", subject=f"user:{username[:80]}"
         )
@@ -68,6 +90,7 @@ def login(
             {"next": safe_next(next), "error": "wrong_credentials", "username": username},
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
+    queries.clear_login_failures(db, keys[0])
     repository.audit(db, actor=user.username, action="auth.login", subject=f"user:{user.username}")
     # authenticate() may have upgraded the password hash; keep it with the audit entry.
     db.commit()

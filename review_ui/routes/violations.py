@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.config import AppConfig
-from pipeline.store import repository
-from pipeline.store.models import EvidenceItem, User, Violation
+from pipeline.store import queries, repository
+from pipeline.store.models import EvidenceItem, User, Violation, utcnow
 from review_ui.auth import REVIEW_ROLES, Reviewer, Viewer, verify_csrf
 from review_ui.deps import ConfigDep, SessionDep
 from review_ui.evidence import evidence_url, evidence_view
@@ -77,6 +77,12 @@ def _render_violation(
     status_code: int = http_status.HTTP_200_OK,
     form: dict[str, Any] | None = None,
 ) -> Response:
+    now = utcnow()
+    held = (
+        violation.claimed_by is not None
+        and violation.claim_expires_at is not None
+        and violation.claim_expires_at > now
+    )
     return templates.TemplateResponse(
         request,
         "violation.html",
@@ -85,6 +91,8 @@ def _render_violation(
             "violation": violation,
             "evidence": [evidence_view(config.evidence.path, item) for item in violation.evidence],
             "can_review": user.role in REVIEW_ROLES,
+            "claimed_by_me": held and violation.claimed_by == user.username,
+            "claimed_by_other": held and violation.claimed_by != user.username,
             "reasons": REASON_CODES,
             "errors": errors or [],
             "saved": saved,
@@ -131,6 +139,20 @@ def submit_review(
             status_code=http_status.HTTP_400_BAD_REQUEST,
             form=form,
         )
+    # Deciding needs the claim: taken here when the item is free, refused while another
+    # officer holds it, so two officers can never decide the same item at once.
+    try:
+        queries.claim(
+            db,
+            violation.id,
+            officer=user.username,
+            now=utcnow(),
+            timeout_s=config.review.claim_timeout_s,
+        )
+    except queries.ClaimRefused as refused:
+        raise HTTPException(
+            http_status.HTTP_409_CONFLICT, f"Already claimed by {refused.holder}"
+        ) from None
     repository.add_review(
         db,
         violation_id=violation.id,
@@ -140,6 +162,7 @@ def submit_review(
         plate_correction=review.plate_correction,
         reviews_topic=config.kafka.topics.reviews if config.kafka else None,
     )
+    queries.release(db, violation.id, officer=user.username)
     db.commit()
     # Post/redirect/get: a reload of the result page cannot submit the review twice.
     return RedirectResponse(

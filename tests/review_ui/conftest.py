@@ -32,7 +32,13 @@ from pipeline.store.users import add_user
 from review_ui.app import create_app
 
 PASSWORD = "correct horse battery"
-USERS = {"officer": "police", "chief": "admin", "watcher": "operator", "counter": "analyst"}
+USERS = {
+    "officer": "police",
+    "deputy": "police",
+    "chief": "admin",
+    "watcher": "operator",
+    "counter": "analyst",
+}
 IMAGE_KINDS = ("frame_before", "frame_after", "vehicle_crop", "overview")
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -200,3 +206,44 @@ def page_csrf(http: httpx.Client, path: str = "/violations") -> str:
     response = http.get(path)
     assert response.status_code == 200, response.text
     return csrf_from(response.text)
+
+
+def add_plain_violation(
+    db: Session,
+    violation_id: str,
+    *,
+    offence: datetime,
+    camera_id: str = "cam-1",
+    rule_type: str = "red_light",
+    vehicle_class: str = "motorbike",
+    plate: str | None = "29A-123.45",
+    status: str = "pending",
+) -> Violation:
+    """A violation row without evidence files, for queue and history tests."""
+    violation = Violation(
+        id=violation_id,
+        camera_id=camera_id,
+        rule_type=rule_type,
+        rule_version="1",
+        track_id=1,
+        vehicle_class=vehicle_class,
+        offence_time=offence,
+        stream_time_s=1.0,
+        first_evidence_time=offence,
+        last_evidence_time=offence,
+        measurements={},
+        explanation="test",
+        scene_version="v1",
+        plate=plate,
+        plate_confidence=0.9 if plate else None,
+        status=status,
+        evidence_dir=violation_id,
+    )
+    db.add(violation)
+    return violation
+
+
+def add_camera(db: Session, camera_id: str, name: str) -> None:
+    repository.upsert_camera(
+        db, camera_id=camera_id, name=name, location_text=f"{name}, Ha Noi", lat=21.0, lon=105.8
+    )

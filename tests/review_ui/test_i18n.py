@@ -21,7 +21,7 @@ def test_no_language_has_keys_english_lacks(language: str) -> None:
     [
         ("login", "vi", None, "Đăng nhập"),
         ("login", "en", None, "Log in"),
-        ("hash_ok", "vi", None, "matches record"),  # not translated yet: English
+        ("sha256", "vi", None, "SHA-256"),  # no Vietnamese label: English
         ("rule_speeding", "vi", "speeding", "speeding"),  # no label yet: the raw value
         ("no_such_key", "xx", None, "no_such_key"),
     ],

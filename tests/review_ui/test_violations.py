@@ -143,7 +143,8 @@ def test_confirm_appends_a_review_and_an_audit_entry(client: httpx.Client, seed:
     assert [(r.reviewer, r.decision, r.reason) for r in reviews] == [
         ("officer", "confirmed", "Evidence clear")
     ]
-    assert [entry.action for entry in audit] == ["review.confirmed"]
+    # Deciding takes the claim first, so the trail shows both steps.
+    assert [entry.action for entry in audit] == ["review.claim", "review.confirmed"]
     assert violation is not None and violation.status == "confirmed"
     assert violation.plate == "29A-123.46"
     assert outbox == []  # no Kafka configured: no review event queued

@@ -1,0 +1,363 @@
+"""Queries of the review interface: the officers' queue and its claims, the analysts'
+history with keyset pagination and counts, the login throttle and the audit trail.
+
+Every function takes the caller's session and never commits, so a route can
+combine a claim, a decision and its audit entry in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, tuple_, update
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+
+from pipeline.store.models import AuditEntry, Camera, LoginFailure, Violation
+
+# Vietnam has kept UTC+7 without daylight saving since 1975, so a fixed offset buckets
+# hours and days in local time the same way on SQLite (no time-zone database) and PostgreSQL.
+LOCAL_OFFSET = timedelta(hours=7)
+LOCAL_TZ_NAME = "Asia/Ho_Chi_Minh"
+
+CountBy = Literal["hour", "day", "camera", "rule"]
+COUNT_BY: tuple[CountBy, ...] = ("hour", "day", "camera", "rule")
+
+
+# ---------------------------------------------------------------- review queue and claims
+
+
+class ClaimRefused(Exception):
+    """Another officer holds an unexpired claim on the violation."""
+
+    def __init__(self, holder: str, expires_at: datetime) -> None:
+        super().__init__(f"claimed by {holder} until {expires_at.isoformat()}")
+        self.holder = holder
+        self.expires_at = expires_at
+
+
+def _available_to(officer: str, now: datetime) -> ColumnElement[bool]:
+    """Unclaimed, claimed by `officer`, or claimed by someone whose lock has run out."""
+    return or_(
+        Violation.claimed_by.is_(None),
+        Violation.claim_expires_at <= now,
+        Violation.claimed_by == officer,
+    )
+
+
+def _queue_query(
+    officer: str, now: datetime, camera_id: str | None, rule_type: str | None
+) -> Select[Violation]:
+    query = select(Violation).where(Violation.status == "pending", _available_to(officer, now))
+    if camera_id:
+        query = query.where(Violation.camera_id == camera_id)
+    if rule_type:
+        query = query.where(Violation.rule_type == rule_type)
+    return query.order_by(Violation.offence_time, Violation.id)
+
+
+def review_queue(
+    session: Session,
+    *,
+    officer: str,
+    now: datetime,
+    camera_id: str | None = None,
+    rule_type: str | None = None,
+    limit: int = 50,
+) -> list[Violation]:
+    """Pending violations `officer` may take, oldest offence first.
+
+    Items another officer holds are left out: they are not free to review.
+    """
+    query = _queue_query(officer, now, camera_id, rule_type).limit(limit)
+    return list(session.scalars(query.options(selectinload(Violation.camera))))
+
+
+def claim(
+    session: Session, violation_id: str, *, officer: str, now: datetime, timeout_s: float
+) -> datetime:
+    """Take (or renew) `officer`'s claim on a violation.
+
+    One conditional UPDATE decides it, so of two officers claiming at once exactly
+    one wins on SQLite and PostgreSQL alike.
+
+    Returns:
+        When the claim runs out.
+
+    Raises:
+        LookupError: no such violation.
+        ClaimRefused: another officer's claim still holds.
+    """
+    expires = now + timedelta(seconds=timeout_s)
+    renewed = session.execute(
+        update(Violation)
+        .where(
+            Violation.id == violation_id,
+            Violation.claimed_by == officer,
+            Violation.claim_expires_at > now,
+        )
+        .values(claim_expires_at=expires)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(renewed, "rowcount", 0) == 1:
+        return expires  # still theirs: a renewal is not a new entry in the audit trail
+    result = session.execute(
+        update(Violation)
+        .where(Violation.id == violation_id, _available_to(officer, now))
+        .values(claimed_by=officer, claim_expires_at=expires)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) == 1:
+        session.add(
+            AuditEntry(
+                actor=officer,
+                action="review.claim",
+                subject=f"violation:{violation_id}",
+                detail={"expires_at": expires.isoformat()},
+            )
+        )
+        return expires
+    row = session.execute(
+        select(Violation.claimed_by, Violation.claim_expires_at).where(Violation.id == violation_id)
+    ).first()
+    if row is None:
+        raise LookupError(violation_id)
+    holder, until = row
+    raise ClaimRefused(holder or "", until or now)
+
+
+def release(session: Session, violation_id: str, *, officer: str) -> None:
+    """Drop `officer`'s claim, if they hold it (after a decision, or when they give it back)."""
+    session.execute(
+        update(Violation)
+        .where(Violation.id == violation_id, Violation.claimed_by == officer)
+        .values(claimed_by=None, claim_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim_next(
+    session: Session,
+    *,
+    officer: str,
+    now: datetime,
+    timeout_s: float,
+    camera_id: str | None = None,
+    rule_type: str | None = None,
+    skip: str | None = None,
+) -> str | None:
+    """Claim the oldest free pending violation; its id, or None when the queue is empty.
+
+    A few candidates are tried so that losing a race for the first one (another
+    officer claimed it between our read and our update) moves on to the next.
+    `skip` is the item the officer is moving away from, so "next" never returns it.
+    """
+    for _ in range(3):
+        query = _queue_query(officer, now, camera_id, rule_type).with_only_columns(Violation.id)
+        if skip:
+            query = query.where(Violation.id != skip)
+        ids = list(session.scalars(query.limit(5)))
+        if not ids:
+            return None
+        for violation_id in ids:
+            try:
+                claim(session, violation_id, officer=officer, now=now, timeout_s=timeout_s)
+            except (ClaimRefused, LookupError):
+                continue
+            return violation_id
+    return None
+
+
+def cameras(session: Session) -> list[Camera]:
+    return list(session.scalars(select(Camera).order_by(Camera.name, Camera.id)))
+
+
+def rule_types(session: Session) -> list[str]:
+    """Rule types that have violations, for filter menus."""
+    return list(session.scalars(select(Violation.rule_type).distinct().order_by("rule_type")))
+
+
+def vehicle_classes(session: Session) -> list[str]:
+    return list(
+        session.scalars(select(Violation.vehicle_class).distinct().order_by("vehicle_class"))
+    )
+
+
+# ---------------------------------------------------------------- analysts' history
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """What an analyst narrows the history to; None means "any"."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    camera_id: str | None = None
+    rule_type: str | None = None
+    vehicle_class: str | None = None
+    plate_prefix: str | None = None
+    status: str | None = None
+
+
+Cursor = tuple[datetime, str]
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def _filtered(query: Select[Any], f: HistoryFilter) -> Select[Any]:
+    if f.start is not None:
+        query = query.where(Violation.offence_time >= f.start)
+    if f.end is not None:
+        query = query.where(Violation.offence_time < f.end)
+    if f.camera_id:
+        query = query.where(Violation.camera_id == f.camera_id)
+    if f.rule_type:
+        query = query.where(Violation.rule_type == f.rule_type)
+    if f.vehicle_class:
+        query = query.where(Violation.vehicle_class == f.vehicle_class)
+    if f.plate_prefix:
+        query = query.where(Violation.plate.like(_like_prefix(f.plate_prefix), escape="\\"))
+    if f.status:
+        query = query.where(Violation.status == f.status)
+    return query
+
+
+def history_page(
+    session: Session, f: HistoryFilter, *, after: Cursor | None = None, limit: int = 50
+) -> tuple[list[Violation], Cursor | None]:
+    """One page of the history, newest first, and the cursor of the next page.
+
+    Keyset pagination on (offence_time, id): a page costs the same however deep
+    it is, and rows inserted meanwhile never shift or repeat rows already seen.
+    """
+    query = _filtered(select(Violation), f).options(selectinload(Violation.camera))
+    if after is not None:
+        query = query.where(tuple_(Violation.offence_time, Violation.id) < tuple_(*after))
+    query = query.order_by(Violation.offence_time.desc(), Violation.id.desc()).limit(limit + 1)
+    rows = list(session.scalars(query))
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, (rows[-1].offence_time, rows[-1].id)
+    return rows, None
+
+
+def iter_history(session: Session, f: HistoryFilter, *, batch: int = 2000) -> Iterator[Violation]:
+    """Every matching violation, newest first, fetched a batch at a time (for exports)."""
+    after: Cursor | None = None
+    while True:
+        rows, after = history_page(session, f, after=after, limit=batch)
+        yield from rows
+        # Rows already written need not stay in the identity map of a long export.
+        session.expunge_all()
+        if after is None:
+            return
+
+
+def count_history(session: Session, f: HistoryFilter) -> int:
+    return int(session.scalar(_filtered(select(func.count()).select_from(Violation), f)) or 0)
+
+
+def _bucket(session: Session, by: CountBy) -> ColumnElement[Any] | InstrumentedAttribute[str]:
+    if by == "camera":
+        return Violation.camera_id
+    if by == "rule":
+        return Violation.rule_type
+    if session.get_bind().dialect.name == "postgresql":
+        local = func.timezone(literal(LOCAL_TZ_NAME), Violation.offence_time)
+        return func.date_trunc(by, local)
+    # SQLite keeps UTC text; shift it to local time and cut it to the hour or day.
+    hours = int(LOCAL_OFFSET.total_seconds() // 3600)
+    pattern = "%Y-%m-%d %H:00" if by == "hour" else "%Y-%m-%d"
+    return func.strftime(pattern, Violation.offence_time, f"+{hours} hours")
+
+
+def counts(session: Session, f: HistoryFilter, *, by: CountBy) -> list[tuple[str, int]]:
+    """Number of matching violations per local hour, local day, camera or rule.
+
+    Returns:
+        (label, count) pairs in label order; hours read `YYYY-MM-DD HH:00` and
+        days `YYYY-MM-DD`, both in Vietnam time.
+    """
+    bucket = _bucket(session, by).label("bucket")
+    query = _filtered(select(bucket, func.count()).select_from(Violation), f)
+    query = query.group_by(bucket).order_by(bucket)
+    out: list[tuple[str, int]] = []
+    for label, count in session.execute(query):
+        if isinstance(label, datetime):
+            label = label.strftime("%Y-%m-%d %H:00" if by == "hour" else "%Y-%m-%d")
+        out.append((str(label), int(count)))
+    return out
+
+
+# ---------------------------------------------------------------- login throttle
+
+
+def login_keys(username: str, client: str | None) -> list[str]:
+    """Throttle keys: the account under attack and the address attacking."""
+    keys = [f"user:{username.strip().lower()[:80]}"]
+    if client:
+        keys.append(f"client:{client[:100]}")
+    return keys
+
+
+def login_throttled(
+    session: Session, keys: Sequence[str], *, now: datetime, window_s: float, max_failures: int
+) -> bool:
+    """True when any key has `max_failures` wrong passwords within the window."""
+    since = now - timedelta(seconds=window_s)
+    query = (
+        select(LoginFailure.key, func.count())
+        .where(LoginFailure.key.in_(list(keys)), LoginFailure.at > since)
+        .group_by(LoginFailure.key)
+    )
+    return any(count >= max_failures for _, count in session.execute(query))
+
+
+def record_login_failure(
+    session: Session, keys: Sequence[str], *, now: datetime, window_s: float
+) -> None:
+    """Count a wrong password against every key, and forget failures older than the window."""
+    since = now - timedelta(seconds=window_s)
+    session.execute(
+        delete(LoginFailure)
+        .where(LoginFailure.key.in_(list(keys)), LoginFailure.at <= since)
+        .execution_options(synchronize_session=False)
+    )
+    for key in keys:
+        session.add(LoginFailure(key=key, at=now))
+
+
+def clear_login_failures(session: Session, key: str) -> None:
+    """A right password clears its account's count (the address keeps its own)."""
+    session.execute(
+        delete(LoginFailure)
+        .where(LoginFailure.key == key)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# ---------------------------------------------------------------- audit trail
+
+
+def recent_audit(
+    session: Session,
+    *,
+    actor: str | None = None,
+    subject: str | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """Audit entries newest first, optionally of one actor or subject, before an id."""
+    query = select(AuditEntry)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if subject:
+        query = query.where(AuditEntry.subject == subject)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    return list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))

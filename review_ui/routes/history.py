@@ -1,0 +1,65 @@
+"""The analysts' violation history: filters, keyset pages, charts and the CSV export."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+
+from pipeline.store import queries, repository
+from review_ui.auth import Analyst
+from review_ui.deps import SessionDep
+from review_ui.history import csv_lines, cursor_or_400
+from review_ui.schemas import HistoryListQuery, HistoryQuery, encode_cursor
+from review_ui.templating import templates
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/history", response_class=HTMLResponse)
+def history_page(
+    request: Request, db: SessionDep, user: Analyst, q: Annotated[HistoryListQuery, Query()]
+) -> Response:
+    f = q.to_filter()
+    rows, next_cursor = queries.history_page(db, f, after=cursor_or_400(q.cursor), limit=q.limit)
+    filters = HistoryQuery.model_validate(q.model_dump(include=set(HistoryQuery.model_fields)))
+    return templates.TemplateResponse(
+        request,
+        "history.html",
+        {
+            "user": user,
+            "rows": rows,
+            "form": filters.form_values(),
+            "query": filters.query_string(),
+            "next_cursor": encode_cursor(next_cursor),
+            "total": queries.count_history(db, f),
+            "cameras": queries.cameras(db),
+            "rule_types": queries.rule_types(db),
+            "vehicle_classes": queries.vehicle_classes(db),
+            "statuses": ("pending", "confirmed", "rejected"),
+            "chart_groups": queries.COUNT_BY,
+        },
+    )
+
+
+@router.get("/history.csv")
+def history_csv(
+    request: Request, db: SessionDep, user: Analyst, q: Annotated[HistoryQuery, Query()]
+) -> StreamingResponse:
+    """Every matching violation as CSV, streamed: any filter, any size."""
+    repository.audit(
+        db,
+        actor=user.username,
+        action="history.export",
+        subject="violations",
+        filters=q.query_string(),
+    )
+    db.commit()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return StreamingResponse(
+        csv_lines(request.app.state.session_factory, q.to_filter()),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="violations-{stamp}.csv"'},
+    )
