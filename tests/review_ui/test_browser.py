@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.review_ui.conftest import IMAGE_KINDS, PASSWORD, SCREENSHOTS, LiveServer, Seed
 
@@ -32,20 +32,45 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
+class Tabs:
+    """Browser contexts (separate cookie jars: separate people) on the live app."""
+
+    def __init__(self, browser: Browser, server: LiveServer) -> None:
+        self.browser = browser
+        self.server = server
+        self.contexts: list[BrowserContext] = []
+        # Every request stays on the app: a stray CDN or font fetch shows up as a failure.
+        self.foreign: list[str] = []
+
+    def open(self) -> Page:
+        context = self.browser.new_context(
+            base_url=self.server.url, viewport={"width": 1280, "height": 900}
+        )
+        context.on(
+            "request",
+            lambda request: (
+                None
+                if request.url.startswith(self.server.url)
+                else self.foreign.append(request.url)
+            ),
+        )
+        self.contexts.append(context)
+        return context.new_page()
+
+
 @pytest.fixture
-def tab(chromium: Browser, server: LiveServer) -> Iterator[Page]:
+def tabs(chromium: Browser, server: LiveServer) -> Iterator[Tabs]:
+    opened = Tabs(chromium, server)
+    yield opened
+    for context in opened.contexts:
+        context.close()
+    assert opened.foreign == []
+
+
+@pytest.fixture
+def tab(tabs: Tabs) -> Page:
     """A fresh browser context (no cookies) on the live app."""
-    context = chromium.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
-    # Every request stays on the app: a stray CDN or font fetch would show up as a failure here.
-    foreign: list[str] = []
-    context.on(
-        "request",
-        lambda request: None if request.url.startswith(server.url) else foreign.append(request.url),
-    )
-    page = context.new_page()
-    yield page
-    context.close()
-    assert foreign == []
+    return tabs.open()
 
 
 def shot(page: Page, name: str) -> None:
@@ -60,35 +85,101 @@ def log_in(page: Page, username: str, password: str) -> None:
     page.click("form[action='/login'] button[type=submit]")
 
 
-def test_officer_confirms_a_violation(tab: Page, seed: Seed) -> None:
-    tab.goto("/language/en")
-    log_in(tab, "officer", PASSWORD)
-    expect(tab.locator("#current-user")).to_have_text("officer")
-    row = tab.locator(f"tr[data-violation-id='{seed.violation_id}']")
-    expect(row).to_be_visible()
-    thumb = row.locator("img.thumb")
-    expect(thumb).to_be_visible()
-    tab.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
-    shot(tab, "violations")
+def wait_for_images(page: Page, selector: str) -> None:
+    images = page.locator(selector)
+    for index in range(images.count()):
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=images.nth(index).element_handle()
+        )
 
-    row.locator("a").first.click()
-    expect(tab.locator("#violation-status")).to_have_text("pending")
-    images = tab.locator("img.evidence-image")
+
+def test_officer_claims_corrects_and_confirms(tabs: Tabs, seed: Seed) -> None:
+    officer, deputy = tabs.open(), tabs.open()
+    for page, name in ((officer, "officer"), (deputy, "deputy")):
+        page.goto("/language/en")
+        log_in(page, name, PASSWORD)
+        expect(page.locator("#current-user")).to_have_text(name)
+
+    officer.goto("/queue")
+    rows = officer.locator("table.queue tbody tr")
+    expect(rows).to_have_count(2)
+    # Oldest first.
+    expect(rows.first).to_have_attribute("data-violation-id", seed.violation_id)
+    shot(officer, "queue")
+    rows.first.locator("button.claim").click()
+    expect(officer.locator("#claim-state")).to_have_attribute("data-claim", "mine")
+    images = officer.locator("img.evidence-image")
     expect(images).to_have_count(len(IMAGE_KINDS))
-    for index in range(len(IMAGE_KINDS)):
-        handle = images.nth(index).element_handle()
-        tab.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=handle)
+    wait_for_images(officer, "img.evidence-image")
     kinds = images.evaluate_all("imgs => imgs.map(img => img.dataset.kind)")
     assert sorted(kinds) == sorted(IMAGE_KINDS)
-    shot(tab, "violation-pending")
+    shot(officer, "violation-claimed")
 
-    tab.select_option("#reason", "evidence_clear")
-    tab.fill("#plate-correction", "29A-123.46")
-    tab.click("button.confirm")
-    expect(tab.locator("#violation-status")).to_have_text("confirmed")
-    expect(tab.locator("#violation-plate")).to_contain_text("29A-123.46")
-    expect(tab.locator("table.reviews")).to_contain_text("Evidence clear")
-    shot(tab, "violation-confirmed")
+    # Zoom: the frame opens larger than its thumbnail and grows with "+".
+    officer.locator("img.evidence-image[data-kind='frame_before']").click()
+    zoomed = officer.locator("#zoom-image")
+    expect(officer.locator("#zoom")).to_be_visible()
+    officer.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=zoomed.element_handle()
+    )
+    before = zoomed.evaluate("img => img.getBoundingClientRect().width")
+    officer.click("#zoom [data-zoom=in]")
+    after = zoomed.evaluate("img => img.getBoundingClientRect().width")
+    assert after > before >= 640
+    shot(officer, "violation-zoom")
+    officer.click("#zoom [data-zoom=close]")
+
+    # Meanwhile the second officer neither sees it in the queue nor can claim it.
+    deputy.goto("/queue")
+    expect(deputy.locator(f"tr[data-violation-id='{seed.violation_id}']")).to_have_count(0)
+    deputy.goto(f"/violations/{seed.violation_id}")
+    expect(deputy.locator("#claim-state")).to_have_attribute("data-claim", "other")
+    expect(deputy.locator("#claim-state")).to_contain_text("officer")
+    expect(deputy.locator("#reason")).to_have_count(0)
+    shot(deputy, "violation-claimed-by-other")
+    token = deputy.locator("input[name=csrf_token]").first.input_value()
+    refused = deputy.request.post(
+        f"/violations/{seed.violation_id}/claim", form={"csrf_token": token}, max_redirects=0
+    )
+    assert refused.status == 409
+
+    officer.select_option("#reason", "evidence_clear")
+    officer.fill("#reason-text", "plate read from the crop")
+    officer.fill("#plate-correction", "29A-123.46")
+    officer.click("button.confirm")
+    expect(officer.locator("#violation-status")).to_have_text("confirmed")
+    expect(officer.locator("#violation-plate")).to_contain_text("29A-123.46")
+    expect(officer.locator("table.reviews")).to_contain_text(
+        "Evidence clear: plate read from the crop"
+    )
+    shot(officer, "violation-confirmed")
+
+    # "Next" takes the next free item.
+    officer.click("#next")
+    expect(officer).to_have_url(f"/violations/{seed.other_violation_id}")
+    expect(officer.locator("#claim-state")).to_have_attribute("data-claim", "mine")
+
+    # The admin's audit log shows who did what.
+    chief = tabs.open()
+    chief.goto("/language/en")
+    log_in(chief, "chief", PASSWORD)
+    chief.goto(f"/admin/audit?subject=violation:{seed.violation_id}")
+    actions = chief.locator("table.audit tbody tr").evaluate_all(
+        "rows => rows.map(r => [r.cells[1].textContent, r.dataset.action])"
+    )
+    assert actions == [["officer", "review.confirmed"], ["officer", "review.claim"]]
+    shot(chief, "audit-log")
+
+    # The printable notice of the confirmed record.
+    officer.goto(f"/violations/{seed.violation_id}")
+    officer.click("#notice-link")
+    expect(officer.locator("#notice-plate")).to_have_text("29A-123.46")
+    expect(officer.locator("#notice-qr svg")).to_be_visible()
+    wait_for_images(officer, "#notice img")
+    shot(officer, "notice")
+    officer.emulate_media(media="print")
+    expect(officer.locator("header.topbar")).to_be_hidden()
+    shot(officer, "notice-print")
 
 
 def test_wrong_password_is_refused(tab: Page) -> None:
