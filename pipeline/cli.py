@@ -158,6 +158,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def run_pipeline(config: AppConfig, stop: threading.Event) -> int:
     """Run every camera; returns the exit status. Used by `run` and `demo`."""
     from pipeline.events import OutboxRelay
+    from pipeline.health import HealthMonitor
     from pipeline.recorder import ViolationRecorder, register_cameras
     from pipeline.store.db import open_database
     from pipeline.worker import Worker
@@ -168,7 +169,9 @@ def run_pipeline(config: AppConfig, stop: threading.Event) -> int:
     _, session_factory = open_database(config.database_url)
     register_cameras(session_factory, config.cameras)
     recorder = ViolationRecorder(config, session_factory, detector)
-    worker = Worker(config, detector, recorder, stop=stop)
+    worker = Worker(
+        config, detector, recorder, stop=stop, health=HealthMonitor(config, session_factory)
+    )
 
     relay = None
     relay_stop = threading.Event()

@@ -46,6 +46,29 @@ class SourceConfig(StrictModel):
         description="Pace a file source to its timestamps, as a live camera would deliver it.",
     )
     rtsp_transport: Literal["tcp", "udp"] = Field(default="tcp", description="RTSP transport.")
+    open_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="Give up connecting to the camera after this long."
+    )
+    read_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Treat the stream as lost after this long without data; the camera shows "
+        "offline within about twice this.",
+    )
+    expected_fps: float | None = Field(
+        default=None,
+        gt=0,
+        le=240,
+        description="Frame rate the camera should deliver; a lower measured rate degrades its "
+        "health. Unset: the header's claim is only reported (cameras' headers often lie).",
+    )
+    buffer_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=120,
+        description="Seconds of encoded video kept for pre/post-event clips (0: none).",
+    )
 
     @field_validator("url")
     @classmethod
@@ -218,6 +241,48 @@ class ReviewConfig(StrictModel):
     )
 
 
+class HealthConfig(StrictModel):
+    """Camera health checks, samples and alerts (see `streams.health`)."""
+
+    check_every_s: float = Field(
+        default=5.0, gt=0, le=300, description="Seconds between health checks of each camera."
+    )
+    sample_every_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds between stored/published health samples; a state change is "
+        "stored and published at once.",
+    )
+    retention_days: float = Field(
+        default=30, gt=0, description="Health samples older than this are deleted; alerts are kept."
+    )
+    stale_after_s: float = Field(
+        default=10.0, gt=0, description="A camera without a new frame for this long is offline."
+    )
+    frozen_after_s: float = Field(
+        default=10.0, ge=0, description="Unchanging picture for this long: frozen picture."
+    )
+    persist_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="A black, washed-out, blurred or moved view must last this long to count.",
+    )
+    view_similarity: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="Similarity to the reference snapshot below which the view moved or is "
+        "obstructed.",
+    )
+    blur_ratio: float = Field(
+        default=0.35,
+        gt=0,
+        lt=1,
+        description="Sharpness below this fraction of the reference snapshot's: blurred.",
+    )
+
+
 class AppConfig(StrictModel):
     database_url: str = Field(
         default="sqlite:///trafficcam.db", description="SQLAlchemy URL (sqlite or postgresql)."
@@ -226,6 +291,7 @@ class AppConfig(StrictModel):
     kafka: KafkaConfig | None = Field(default=None, description="Kafka; none = no events.")
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)
 
     @field_validator("database_url")

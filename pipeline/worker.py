@@ -17,6 +17,7 @@ from typing import Protocol
 from models.detector import Detector
 from pipeline.camera_pipeline import CameraPipeline, Finding
 from pipeline.config import AppConfig, CameraConfig
+from pipeline.health import HealthMonitor
 from streams.frame import Frame
 from streams.source import StreamSource
 
@@ -57,6 +58,9 @@ def open_source(camera: CameraConfig) -> StreamSource:
         loop=camera.source.loop,
         realtime=camera.source.realtime,
         rtsp_transport=camera.source.rtsp_transport,
+        open_timeout_s=camera.source.open_timeout_s,
+        read_timeout_s=camera.source.read_timeout_s,
+        buffer_seconds=camera.source.buffer_seconds,
     )
 
 
@@ -72,6 +76,7 @@ class Worker:
         stop: threading.Event | None = None,
         max_batch: int = 8,
         report_every_s: float = 30.0,
+        health: HealthMonitor | None = None,
     ) -> None:
         self.config = config
         self.detector = detector
@@ -79,6 +84,7 @@ class Worker:
         self.stop = stop or threading.Event()
         self.max_batch = max_batch
         self.report_every_s = report_every_s
+        self.health = health
         self.pipelines = {camera.id: CameraPipeline(camera) for camera in config.cameras}
         self.sources: dict[str, StreamSource] = {}
         self.stats = WorkerStats()
@@ -95,6 +101,9 @@ class Worker:
         self.sources = {camera.id: open_source(camera) for camera in self.config.cameras}
         for source in self.sources.values():
             source.start()
+        next_health = started
+        if self.health is not None:
+            self.health.attach(self.sources)
         try:
             while not self.stop.is_set():
                 frames = self._ready_frames()
@@ -105,6 +114,10 @@ class Worker:
                 else:
                     time.sleep(0.005)
                 now = time.monotonic()
+                if self.health is not None and now >= next_health:
+                    # A few ms for all cameras every few seconds, never per frame.
+                    self.health.tick()
+                    next_health = now + self.health.settings.check_every_s
                 if now >= next_report:
                     self._report(
                         self.stats.frames - reported_frames, now - next_report + self.report_every_s
@@ -113,6 +126,8 @@ class Worker:
         finally:
             for source in self.sources.values():
                 source.stop()
+            if self.health is not None:
+                self.health.tick()  # operators see the cameras go offline, reason "stopped"
             self.stats.seconds = time.monotonic() - started
         return self.stats
 
