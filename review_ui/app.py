@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi import status as http_status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -28,10 +28,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pipeline.config import AppConfig
 from pipeline.store.db import open_database
 from pipeline.store.models import Setting
-from review_ui.auth import LoginRequired
+from review_ui.auth import LoginRequired, public_route
 from review_ui.routes import (
     admin,
     api,
+    api_cameras,
     api_history,
     evidence,
     history,
@@ -196,8 +197,9 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(api.router)
     app.include_router(api_history.router)
+    app.include_router(api_cameras.router)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], dependencies=[Depends(public_route)])
     def healthz() -> JSONResponse:
         """Liveness and database reachability; needs no login."""
         try:

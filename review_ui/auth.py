@@ -119,6 +119,18 @@ class RoleCheck:
         return user
 
 
+class PublicRoute:
+    """Marks a route open to everyone, logged in or not (login, language, health)."""
+
+    roles: tuple[str, ...] = ("anonymous", *ROLES)
+
+    def __call__(self) -> None:
+        return None
+
+
+public_route = PublicRoute()
+
+
 def require_roles(*roles: str) -> RoleCheck:
     """A dependency for routes open to `roles` only.
 
@@ -129,7 +141,7 @@ def require_roles(*roles: str) -> RoleCheck:
 
 
 def route_roles(dependant: Any) -> tuple[str, ...] | None:
-    """The roles a route's dependency tree allows (None: the route needs no login).
+    """The roles a route declares: those of its `RoleCheck` or `PublicRoute` (None: undeclared).
 
     Args:
         dependant: a route's `dependant` (FastAPI's resolved dependency tree).
@@ -137,7 +149,7 @@ def route_roles(dependant: Any) -> tuple[str, ...] | None:
     stack = [dependant]
     while stack:
         node = stack.pop()
-        if isinstance(node.call, RoleCheck):
+        if isinstance(node.call, RoleCheck | PublicRoute):
             return node.call.roles
         stack.extend(node.dependencies)
     return None

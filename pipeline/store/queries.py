@@ -332,11 +332,11 @@ def record_login_failure(
         session.add(LoginFailure(key=key, at=now))
 
 
-def clear_login_failures(session: Session, key: str) -> None:
-    """A right password clears its account's count (the address keeps its own)."""
+def clear_login_failures(session: Session, keys: Sequence[str]) -> None:
+    """Forget the failures counted against `keys` (after a right password)."""
     session.execute(
         delete(LoginFailure)
-        .where(LoginFailure.key == key)
+        .where(LoginFailure.key.in_(list(keys)))
         .execution_options(synchronize_session=False)
     )
 

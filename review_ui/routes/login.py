@@ -10,12 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pipeline.store import queries, repository
 from pipeline.store.models import utcnow
 from pipeline.store.users import authenticate
-from review_ui.auth import log_in, log_out, verify_csrf
+from review_ui.auth import log_in, log_out, public_route, verify_csrf
 from review_ui.deps import ConfigDep, SessionDep
 from review_ui.i18n import LANGUAGES
 from review_ui.templating import templates
 
-router = APIRouter(include_in_schema=False)
+# Login, logout and the language switch must work before anyone has logged in.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(public_route)])
 
 HOME = "/violations"
 
@@ -90,7 +91,9 @@ def login(
             {"next": safe_next(next), "error": "wrong_credentials", "username": username},
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
-    queries.clear_login_failures(db, keys[0])
+    # A right password clears the account's count and this address's: an officer who
+    # mistyped earlier in the shift is not locked out by their own old typos.
+    queries.clear_login_failures(db, keys)
     repository.audit(db, actor=user.username, action="auth.login", subject=f"user:{user.username}")
     # authenticate() may have upgraded the password hash; keep it with the audit entry.
     db.commit()
