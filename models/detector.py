@@ -23,11 +23,15 @@ class Detector(Protocol):
     name: str
     model_sha256: str
 
-    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+    def detect(
+        self, frames: Sequence[np.ndarray], input_sizes: Sequence[int | None] | None = None
+    ) -> list[Detections]:
         """Detect objects in a batch of frames.
 
         Args:
             frames: BGR uint8 images of shape (H, W, 3); sizes may differ.
+            input_sizes: Per frame, the network input's long side (e.g. the frame's
+                camera's own setting); None, or a None entry, uses the detector's default.
 
         Returns:
             One `Detections` per frame, in the same order, boxes in that frame's pixels.

@@ -106,20 +106,35 @@ def cmd_scenario(args: argparse.Namespace) -> int:
 def build_detector(config: AppConfig) -> Any:
     """The configured detector, from the model registry (never downloads)."""
     from models import weights
-    from models.darknet import DarknetDetector
 
-    if config.detector.model != "yolov3-tiny":
-        raise CommandError(
-            f"field detector.model: {config.detector.model!r} is not supported yet; use yolov3-tiny"
-        )
+    settings = config.detector
     try:
+        if settings.backend == "ultralytics":
+            from models.ultralytics_backend import UltralyticsDetector
+
+            export = {"auto": "auto", "pytorch": "pytorch", "openvino": "openvino"}.get(
+                settings.runtime, "onnx"
+            )
+            return UltralyticsDetector.from_registry(
+                settings.model,
+                export=export,  # type: ignore[arg-type]
+                input_size=settings.input_size,
+                confidence=settings.confidence,
+                class_confidence=settings.class_confidence,
+                class_map=settings.class_map,
+            )
+        from models.darknet import DarknetDetector
+
         return DarknetDetector.from_registry(
-            config.detector.model,
-            input_size=config.detector.input_size,
-            confidence=config.detector.confidence,
+            settings.model,
+            input_size=settings.input_size,
+            confidence=settings.confidence,
+            class_confidence=settings.class_confidence,
+            runtime=settings.runtime,  # type: ignore[arg-type]  # checked against the backend
+            precision=settings.precision,
         )
-    except weights.ModelError as exc:
-        raise CommandError(str(exc)) from None
+    except (weights.ModelError, FileNotFoundError, RuntimeError) as exc:
+        raise CommandError(f"detector {settings.model!r}: {exc}") from None
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

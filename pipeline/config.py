@@ -18,6 +18,8 @@ from urllib.parse import urlparse
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from models.detections import CANONICAL_CLASSES
+
 Point = tuple[float, float]
 Box = tuple[float, float, float, float]
 
@@ -155,6 +157,14 @@ class CameraConfig(StrictModel):
     location: Location
     source: SourceConfig
     analysis_fps: float = Field(default=10.0, gt=0, le=60, description="Frames analysed per s.")
+    detector_input_size: int | None = Field(
+        default=None,
+        ge=128,
+        le=1280,
+        multiple_of=32,
+        description="This camera's detector input size (long side); default detector.input_size. "
+        "Far or wide views need more (608 finds about twice the motorbikes of 416).",
+    )
     scene: Scene = Field(default_factory=Scene)
     rules: list[RuleConfig] = Field(default_factory=list, description="Rules checked.")
 
@@ -214,9 +224,70 @@ class KafkaConfig(StrictModel):
 
 
 class DetectorConfig(StrictModel):
+    backend: Literal["darknet", "ultralytics"] = Field(
+        default="darknet",
+        description="darknet: a Darknet cfg + weights (the offline yolov3-tiny); "
+        "ultralytics: any model Ultralytics loads (.pt, or its ONNX/OpenVINO export).",
+    )
     model: str = Field(default="yolov3-tiny", description="Model registry name.")
-    input_size: int = Field(default=416, ge=128, le=1280, multiple_of=32)
-    confidence: float = Field(default=0.25, gt=0, lt=1)
+    runtime: Literal["auto", "openvino", "onnxruntime", "opencv", "pytorch"] = Field(
+        default="auto",
+        description="What runs the network. auto: the fastest installed (OpenVINO, then "
+        "ONNX Runtime; the model is converted or exported once and cached by its SHA-256). "
+        "darknet also takes opencv (OpenCV DNN, no conversion); ultralytics takes pytorch "
+        "(the .pt as it is), openvino or onnxruntime (its export).",
+    )
+    precision: Literal["auto", "f32", "bf16"] = Field(
+        default="auto",
+        description="OpenVINO inference precision; auto uses bf16 where the CPU has it.",
+    )
+    input_size: int = Field(
+        default=416,
+        ge=128,
+        le=1280,
+        multiple_of=32,
+        description="Long side of the network input in pixels, unless a camera sets its own.",
+    )
+    confidence: float = Field(default=0.25, gt=0, lt=1, description="Minimum detection score.")
+    class_confidence: dict[str, float] = Field(
+        default_factory=dict,
+        description="Minimum score per canonical class, e.g. {person: 0.4}; others use confidence.",
+    )
+    class_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="ultralytics: model class name -> canonical class, for fine-tunes "
+        "whose vocabulary the built-in mapping does not know.",
+    )
+    batch_size: int = Field(
+        default=8, ge=1, le=64, description="Most frames (from all cameras) per detector call."
+    )
+    max_wait_ms: float = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="How long a partial batch waits for more cameras' frames before it runs; "
+        "0 runs whatever is ready at once.",
+    )
+
+    @field_validator("class_confidence")
+    @classmethod
+    def _known_classes(cls, thresholds: dict[str, float]) -> dict[str, float]:
+        for name, value in thresholds.items():
+            if name not in CANONICAL_CLASSES:
+                raise ValueError(f"unknown class {name!r}; expected one of {CANONICAL_CLASSES}")
+            if not 0 < value < 1:
+                raise ValueError(f"threshold of {name!r} must be between 0 and 1")
+        return thresholds
+
+    @model_validator(mode="after")
+    def _runtime_fits_backend(self) -> DetectorConfig:
+        allowed = {
+            "darknet": ("auto", "openvino", "onnxruntime", "opencv"),
+            "ultralytics": ("auto", "openvino", "onnxruntime", "pytorch"),
+        }[self.backend]
+        if self.runtime not in allowed:
+            raise ValueError(f"runtime {self.runtime!r} does not run a {self.backend} model")
+        return self
 
 
 class ReviewConfig(StrictModel):

@@ -74,7 +74,7 @@ class Worker:
         sink: FindingSink,
         *,
         stop: threading.Event | None = None,
-        max_batch: int = 8,
+        max_batch: int | None = None,
         report_every_s: float = 30.0,
         health: HealthMonitor | None = None,
     ) -> None:
@@ -82,7 +82,11 @@ class Worker:
         self.detector = detector
         self.sink = sink
         self.stop = stop or threading.Event()
-        self.max_batch = max_batch
+        # One detector call serves every camera: frames are batched across cameras up to
+        # detector.batch_size, a partial batch waiting at most detector.max_wait_ms.
+        self.max_batch = max_batch or config.detector.batch_size
+        self.max_wait_s = config.detector.max_wait_ms / 1000
+        self.input_sizes = {c.id: c.detector_input_size for c in config.cameras}
         self.report_every_s = report_every_s
         self.health = health
         self.pipelines = {camera.id: CameraPipeline(camera) for camera in config.cameras}
@@ -141,17 +145,32 @@ class Worker:
         )
 
     def _ready_frames(self) -> list[Frame]:
-        frames = []
-        for source in self.sources.values():
-            frame = source.read(timeout=0.0)
-            if frame is not None:
-                frames.append(frame)
-            if len(frames) >= self.max_batch:
+        """At most one frame per camera (latest-frame semantics), up to `max_batch`;
+        once one is ready, wait up to `max_wait_s` for the other cameras to fill the
+        batch, since one call on N frames costs less than N calls on one."""
+        frames: list[Frame] = []
+        pending = list(self.sources.values())
+        deadline: float | None = None
+        while pending and len(frames) < self.max_batch:
+            for source in list(pending):
+                frame = source.read(timeout=0.0)
+                if frame is not None:
+                    frames.append(frame)
+                    pending.remove(source)
+                    if len(frames) >= self.max_batch:
+                        break
+            if not frames or not pending or len(frames) >= self.max_batch:
                 break
+            now = time.monotonic()
+            deadline = deadline if deadline is not None else now + self.max_wait_s
+            if now >= deadline or self.stop.is_set():
+                break
+            time.sleep(min(0.002, deadline - now))
         return frames
 
     def _analyse(self, frames: list[Frame]) -> None:
-        detections = self.detector.detect([f.image for f in frames])
+        sizes = [self.input_sizes.get(f.camera_id) for f in frames]
+        detections = self.detector.detect([f.image for f in frames], sizes)
         for frame, found in zip(frames, detections, strict=True):
             pipeline = self.pipelines[frame.camera_id]
             try:
