@@ -13,9 +13,10 @@
         return response.json();
       })
       .then(function (data) {
-        var timeline = by === "hour" || by === "day";
+        // Bars for time too: the API returns only non-empty hours and days, and a
+        // line would draw a slope across the gaps.
         new Chart(canvas, {
-          type: timeline ? "line" : "bar",
+          type: "bar",
           data: {
             labels: data.counts.map(function (c) { return c.label; }),
             datasets: [{
@@ -23,8 +24,7 @@
               data: data.counts.map(function (c) { return c.count; }),
               backgroundColor: "rgba(11, 92, 173, 0.55)",
               borderColor: "#0b5cad",
-              fill: timeline,
-              tension: 0.2
+              borderWidth: 1
             }]
           },
           options: {

@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+import av
+import cv2
+import numpy as np
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.review_ui.conftest import IMAGE_KINDS, PASSWORD, SCREENSHOTS, LiveServer, Seed
+from pipeline.store.hashing import sha256_file
+from pipeline.store.models import EvidenceItem
+from tests.review_ui.conftest import IMAGE_KINDS, PASSWORD, LiveServer, Seed, shot
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class Tabs:
@@ -73,11 +59,6 @@ def tab(tabs: Tabs) -> Page:
     return tabs.open()
 
 
-def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"review_ui-{name}.png"), full_page=True)
-
-
 def log_in(page: Page, username: str, password: str) -> None:
     page.goto("/login")
     page.fill("input[name=username]", username)
@@ -93,7 +74,7 @@ def wait_for_images(page: Page, selector: str) -> None:
         )
 
 
-def test_officer_claims_corrects_and_confirms(tabs: Tabs, seed: Seed) -> None:
+def test_officer_claims_corrects_and_confirms(tabs: Tabs, seed: Seed, tmp_path: Path) -> None:
     officer, deputy = tabs.open(), tabs.open()
     for page, name in ((officer, "officer"), (deputy, "deputy")):
         page.goto("/language/en")
@@ -174,12 +155,55 @@ def test_officer_claims_corrects_and_confirms(tabs: Tabs, seed: Seed) -> None:
     officer.goto(f"/violations/{seed.violation_id}")
     officer.click("#notice-link")
     expect(officer.locator("#notice-plate")).to_have_text("29A-123.46")
-    expect(officer.locator("#notice-qr svg")).to_be_visible()
+    qr = officer.locator("#notice-qr svg")
+    expect(qr).to_be_visible()
+    # The QR code really encodes the record's address.
+    qr_png = tmp_path / "qr.png"
+    qr.screenshot(path=str(qr_png))
+    image = cv2.resize(cv2.imread(str(qr_png)), None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert decoded == f"{tabs.server.url}/violations/{seed.violation_id}"
     wait_for_images(officer, "#notice img")
     shot(officer, "notice")
     officer.emulate_media(media="print")
     expect(officer.locator("header.topbar")).to_be_hidden()
     shot(officer, "notice-print")
+
+
+def write_clip(path: Path, seconds: int = 2, fps: int = 10) -> None:
+    """A short H.264 MP4, the format the evidence builder stream-copies from cameras."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for index in range(seconds * fps):
+            image = np.full((240, 320, 3), 40 + index * 5, np.uint8)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+def test_clip_plays_in_the_viewer(tab: Page, seed: Seed) -> None:
+    clip = seed.evidence_root / seed.violation_id / "clip.mp4"
+    write_clip(clip)
+    with seed.session_factory() as db:
+        db.add(
+            EvidenceItem(
+                violation_id=seed.violation_id,
+                kind="clip",
+                uri=f"{seed.violation_id}/clip.mp4",
+                sha256=sha256_file(clip),
+                size=clip.stat().st_size,
+            )
+        )
+        db.commit()
+    tab.goto("/language/en")
+    log_in(tab, "officer", PASSWORD)
+    tab.goto(f"/violations/{seed.violation_id}")
+    video = tab.locator("video.evidence-clip[data-kind='clip']")
+    expect(video).to_have_count(1)
+    # The browser loaded the file's metadata: served, whole and decodable.
+    tab.wait_for_function("v => v.readyState >= 1 && v.duration > 1.5", arg=video.element_handle())
+    shot(tab, "violation-clip")
 
 
 def test_wrong_password_is_refused(tab: Page) -> None:
