@@ -305,7 +305,11 @@ class HealthTracker:
             picture or (previous.picture if previous else None),
         )
         alert = None
-        if state is not self.state or (state is not HealthState.ONLINE and reason != self.reason):
+        changed_reason = reason != self.reason and state in (
+            HealthState.DEGRADED,
+            HealthState.OFFLINE,
+        )
+        if state is not self.state or changed_reason:
             alert = HealthAlert(self.camera_id, at, self.state, state, reason)
         self.state, self.reason = state, reason
         return sample, alert
