@@ -255,7 +255,8 @@ class HealthTracker:
         previous = self._previous
         dt = now - previous.at if previous is not None else 0.0
         last = stats.last_frame_wall_time
-        age = (at - last).total_seconds() if last is not None else None
+        # A frame decoded between taking `at` and reading the stats is "now", not the future.
+        age = max(0.0, (at - last).total_seconds()) if last is not None else None
         problems: list[str] = []
         picture = None
         new_frame = frame is not None and (previous is None or previous.frame_seq != frame.seq)
