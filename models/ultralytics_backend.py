@@ -162,7 +162,7 @@ class UltralyticsDetector:
                 self._min_score[idx] = thresholds[mapped]
         self._lowest = min(thresholds.values())
         if not (self._canonical >= 0).any():
-            log.warning(
+            log.info(
                 "model %s has no class that maps onto %s; pass class_map",
                 self.name,
                 CANONICAL_CLASSES,
@@ -289,7 +289,7 @@ class UltralyticsDetector:
             shutil.copyfile(self._source, scratch)
             from ultralytics import YOLO
 
-            options: dict[str, Any] = {"format": fmt, "imgsz": size, "half": False}
+            options: dict[str, Any] = {"format": fmt, "imgsz": size}
             if fmt == "onnx":
                 options["simplify"] = False  # onnxslim is not a dependency
             produced = Path(YOLO(str(scratch), task="detect").export(**options))
