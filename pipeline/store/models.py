@@ -55,6 +55,16 @@ class Violation(Base):
         Index("ix_violations_camera_time", "camera_id", "offence_time"),
         # Analysts' history runs newest first over every status: keyset on (time, id).
         Index("ix_violations_time_id", "offence_time", "id"),
+        # The officers' queue filtered by camera or rule, oldest pending first.
+        Index("ix_violations_status_camera_time", "status", "camera_id", "offence_time"),
+        Index("ix_violations_status_rule_time", "status", "rule_type", "offence_time"),
+        # History filters by rule or vehicle class; they also list the distinct values
+        # for the filter menus by skipping through the index instead of a full scan.
+        Index("ix_violations_rule_time", "rule_type", "offence_time"),
+        Index("ix_violations_vehicle_time", "vehicle_class", "offence_time"),
+        # Plate-prefix search: LIKE 'prefix%' uses a pattern-ops index on PostgreSQL
+        # whatever the database's collation.
+        Index("ix_violations_plate", "plate", postgresql_ops={"plate": "varchar_pattern_ops"}),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

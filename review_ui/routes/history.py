@@ -17,6 +17,9 @@ from review_ui.templating import templates
 
 router = APIRouter(include_in_schema=False)
 
+# Above this the page says "more than"; the charts and the CSV still cover every row.
+TOTAL_CAP = 10_000
+
 
 @router.get("/history", response_class=HTMLResponse)
 def history_page(
@@ -34,7 +37,8 @@ def history_page(
             "form": filters.form_values(),
             "query": filters.query_string(),
             "next_cursor": encode_cursor(next_cursor),
-            "total": queries.count_history(db, f),
+            "total": queries.count_history(db, f, cap=TOTAL_CAP),
+            "total_cap": TOTAL_CAP,
             "cameras": queries.cameras(db),
             "rule_types": queries.rule_types(db),
             "vehicle_classes": queries.vehicle_classes(db),
