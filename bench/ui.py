@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import statistics
 import sys
 import time
@@ -192,7 +193,9 @@ def main() -> int:
             ("per-rule counts, whole year", analyst, f"{counts}?by=rule", 300),
         ]  # fmt: skip
 
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
         print(f"\n{args.rows} violations, {args.requests} requests each, milliseconds")
+        print(f"{os.cpu_count()} CPUs, load average at start {load}")
         print(f"{'request':40} {'p50':>8} {'p95':>8} {'aim':>6}")
         for name, client, path, aim in cases:
             p50, p95 = measure(client, path, args.requests)

@@ -327,13 +327,6 @@ def counts(session: Session, f: HistoryFilter, *, by: CountBy) -> list[tuple[str
         (label, count) pairs in label order; hours read `YYYY-MM-DD HH:00` and
         days `YYYY-MM-DD`, both in Vietnam time.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        # PostgreSQL cannot estimate how few hours or days a year holds, plans for a
-        # million groups and sorts them on disk; memory enough to hash them (a few MB
-        # in practice) halves the time. JIT compiling costs more than it saves here.
-        # Both settings end with this transaction.
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
-        session.execute(text("SET LOCAL jit = off"))
     bucket = _bucket(session, by).label("bucket")
     query = _filtered(select(bucket, func.count()).select_from(Violation), f)
     query = query.group_by(bucket).order_by(bucket)
