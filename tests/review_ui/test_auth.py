@@ -22,6 +22,11 @@ def test_openapi_lists_the_api(client: httpx.Client) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "/api/v1/violations" in paths
     assert "/api/v1/violations/{violation_id}" in paths
+    assert {"/api/v1/history", "/api/v1/history/counts"} <= set(paths)
+    history_params = {p["name"] for p in paths["/api/v1/history"]["get"]["parameters"]}
+    assert {"start", "end", "camera_id", "rule_type", "vehicle_class", "plate_prefix"} <= (
+        history_params
+    )
 
 
 def test_login_sets_an_httponly_lax_session_cookie(client: httpx.Client, seed: Seed) -> None:

@@ -81,6 +81,12 @@ def test_officer_claims_corrects_and_confirms(tabs: Tabs, seed: Seed, tmp_path: 
         log_in(page, name, PASSWORD)
         expect(page.locator("#current-user")).to_have_text(name)
 
+    officer.goto("/violations")
+    expect(
+        officer.locator(f"tr[data-violation-id='{seed.violation_id}'] img.thumb")
+    ).to_be_visible()
+    wait_for_images(officer, "img.thumb")
+    shot(officer, "violations")
     officer.goto("/queue")
     rows = officer.locator("table.queue tbody tr")
     expect(rows).to_have_count(2)
@@ -213,6 +219,13 @@ def test_wrong_password_is_refused(tab: Page) -> None:
     shot(tab, "login-refused")
     tab.goto("/violations")
     expect(tab).to_have_url("/login?next=%2Fviolations")
+
+
+def test_queue_in_vietnamese(tab: Page) -> None:
+    log_in(tab, "officer", PASSWORD)
+    tab.goto("/queue")
+    expect(tab.locator("h1")).to_have_text("Hàng đợi duyệt")
+    shot(tab, "queue-vi")
 
 
 def test_login_page_in_vietnamese(tab: Page) -> None:

@@ -164,3 +164,13 @@ def test_claim_times_out(busy_seed: Seed) -> None:
         db.commit()
         violation = db.get(Violation, "v-oldest")
         assert violation is not None and violation.claimed_by == "deputy"
+
+
+def test_queue_speaks_vietnamese_by_default_in_local_time(client: httpx.Client, seed: Seed) -> None:
+    log_in(client, "officer")
+    page = client.get("/queue").text
+    assert '<html lang="vi">' in page
+    assert "Hàng đợi duyệt" in page and "Nhận duyệt" in page
+    assert "2025-03-14 08:30:00" in page  # 01:30 UTC in Ha Noi
+    client.get("/language/en")
+    assert "Review queue" in client.get("/queue").text
