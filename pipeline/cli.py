@@ -23,7 +23,7 @@ from pipeline.config import AppConfig, ConfigError, load_config
 
 log = logging.getLogger("trafficcam")
 
-DEFAULT_MODELS = ("yolov3-tiny",)
+DEFAULT_MODELS = ("yolov3-tiny", "plate-yolov8n")
 
 
 class CommandError(Exception):
@@ -137,6 +137,20 @@ def build_detector(config: AppConfig) -> Any:
         raise CommandError(f"detector {settings.model!r}: {exc}") from None
 
 
+def build_plate_reader(config: AppConfig) -> Any:
+    """The plate reader, or None when plates are off (never downloads)."""
+    from models import weights
+
+    if not config.plates.enabled:
+        return None
+    from models.plates import PlateReader
+
+    try:
+        return PlateReader.from_registry(config.plates.model)
+    except (weights.ModelError, FileNotFoundError) as exc:
+        raise CommandError(f"plates: {exc} (or set plates.enabled: false)") from None
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from pipeline.evaluate import Prediction, config_for_video, load_truth, score
     from pipeline.worker import CollectingSink, Worker
@@ -183,7 +197,7 @@ def run_pipeline(config: AppConfig, stop: threading.Event) -> int:
     detector = build_detector(config)
     _, session_factory = open_database(config.database_url)
     register_cameras(session_factory, config.cameras)
-    recorder = ViolationRecorder(config, session_factory, detector)
+    recorder = ViolationRecorder(config, session_factory, detector, build_plate_reader(config))
     worker = Worker(
         config, detector, recorder, stop=stop, health=HealthMonitor(config, session_factory)
     )

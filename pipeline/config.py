@@ -290,6 +290,15 @@ class DetectorConfig(StrictModel):
         return self
 
 
+class PlatesConfig(StrictModel):
+    enabled: bool = Field(
+        default=True, description="Read the plate of each violating vehicle (detector + OCR)."
+    )
+    model: str = Field(
+        default="plate-yolov8n", description="Registry name of the Ultralytics plate detector."
+    )
+
+
 class ReviewConfig(StrictModel):
     session_secret: str | None = Field(
         default=None, description="Key for signing sessions; generated and kept in the DB if unset."
@@ -361,6 +370,7 @@ class AppConfig(StrictModel):
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     kafka: KafkaConfig | None = Field(default=None, description="Kafka; none = no events.")
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    plates: PlatesConfig = Field(default_factory=PlatesConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)

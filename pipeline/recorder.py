@@ -12,9 +12,11 @@ import logging
 import uuid
 from datetime import timedelta
 
+import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.detector import Detector
+from models.plates import PlateRead, PlateReader, PlateVote
 from pipeline.camera_pipeline import Finding
 from pipeline.clock import clock_sync_status
 from pipeline.config import AppConfig, CameraConfig
@@ -47,10 +49,12 @@ class ViolationRecorder:
         config: AppConfig,
         session_factory: sessionmaker[Session],
         detector: Detector,
+        plates: PlateReader | None = None,
     ) -> None:
         self.config = config
         self.session_factory = session_factory
         self.detector = detector
+        self.plates = plates
         self.evidence = LocalEvidenceStore(config.evidence.path)
         self.violations_topic = config.kafka.topics.violations if config.kafka else None
         self.recorded: list[str] = []
@@ -61,6 +65,7 @@ class ViolationRecorder:
         after = finding.after_frame
         offence_utc = after.wall_time - timedelta(seconds=after.pts - candidate.offence_t)
         measurements = dict(candidate.measurements)
+        plate = self._read_plate(finding)
         manifest = {
             "schema_version": 1,
             "violation_id": violation_id,
@@ -91,9 +96,23 @@ class ViolationRecorder:
             "scene_version": camera.scene_version,
             "model": {"name": self.detector.name, "sha256": self.detector.model_sha256},
         }
+        images: dict[str, tuple[str, np.ndarray]] = {}
+        if plate is not None and self.plates is not None:
+            plate_model = self.plates.detector
+            manifest["plate"] = {
+                "text": plate.text,
+                "confidence": round(plate.confidence, 4),
+                "box_in_vehicle_crop": [round(v, 1) for v in plate.box],
+                "model": {
+                    "name": getattr(plate_model, "name", None),
+                    "sha256": getattr(plate_model, "model_sha256", None),
+                },
+            }
+            images["plate_crop"] = ("plate_crop.jpg", plate.crop)
         package = self.evidence.write_package(
             violation_id,
             {
+                **images,
                 "frame_before": ("frame_before.jpg", finding.before_frame.image),
                 "frame_after": ("frame_after.jpg", after.image),
                 "vehicle_crop": (
@@ -123,6 +142,8 @@ class ViolationRecorder:
             scene_version=camera.scene_version,
             evidence_dir=violation_id,
             status="pending",
+            plate=plate.text if plate else None,
+            plate_confidence=plate.confidence if plate else None,
         )
         events = []
         if self.violations_topic:
@@ -151,6 +172,8 @@ class ViolationRecorder:
                             for f in package.files
                         ],
                         manifest_sha256=package.manifest_sha256,
+                        plate=plate.text if plate else None,
+                        plate_confidence=plate.confidence if plate else None,
                     ),
                 )
             )
@@ -166,3 +189,20 @@ class ViolationRecorder:
             candidate.offence_t,
             violation_id,
         )
+
+    def _read_plate(self, finding: Finding) -> PlateRead | None:
+        """Best of the vehicle's crops in the before and after frames; a reader failure
+        loses the plate, never the violation."""
+        if self.plates is None:
+            return None
+        candidate = finding.candidate
+        vote = PlateVote()
+        for frame, box in (
+            (finding.before_frame, candidate.before.box),
+            (finding.after_frame, candidate.after.box),
+        ):
+            try:
+                vote.add(self.plates.read_vehicle(crop(frame.image, box)))
+            except Exception:
+                log.exception("camera %s: plate reading failed", finding.camera.id)
+        return vote.best()
