@@ -34,6 +34,7 @@ from review_ui.routes import (
     api,
     api_cameras,
     api_history,
+    cameras,
     evidence,
     history,
     login,
@@ -195,6 +196,7 @@ def create_app(
     app.include_router(notice.router)
     app.include_router(history.router)
     app.include_router(admin.router)
+    app.include_router(cameras.router)
     app.include_router(api.router)
     app.include_router(api_history.router)
     app.include_router(api_cameras.router)

@@ -29,6 +29,7 @@ ANYONE = ("anonymous", "police", "operator", "analyst", "admin")
 EVERY_ROLE = ("police", "operator", "analyst", "admin")
 OFFICERS = ("police", "admin")
 ANALYSTS = ("analyst", "admin")
+OPERATORS = ("operator", "admin")
 ADMINS = ("admin",)
 USER_OF_ROLE = {"police": "officer", "operator": "watcher", "analyst": "counter", "admin": "chief"}
 
@@ -57,6 +58,9 @@ TABLE: dict[tuple[str, str], tuple[tuple[str, ...], int]] = {
     ("GET", "/api/v1/history"): (ANALYSTS, 200),
     ("GET", "/api/v1/history/counts"): (ANALYSTS, 200),
     ("GET", "/admin/audit"): (ADMINS, 200),
+    ("GET", "/cameras"): (OPERATORS, 200),
+    ("GET", "/cameras/live"): (OPERATORS, 200),
+    ("GET", "/api/v1/cameras"): (EVERY_ROLE, 200),
 }
 
 
