@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -95,6 +95,23 @@ class Violation(Base):
         back_populates="violation", order_by="EvidenceItem.id"
     )
     reviews: Mapped[list[Review]] = relationship(order_by="Review.id")
+
+
+class ViolationDailyCount(Base):
+    """Violations per local day, camera, rule and status, kept by database triggers.
+
+    Analysts' per-day, per-camera and per-rule charts read a few thousand of these
+    rows instead of scanning every violation. Triggers (migration 0005) keep it
+    exact for every writer, the worker's inserts and the reviews' status changes alike.
+    """
+
+    __tablename__ = "violation_daily_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rule_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class EvidenceItem(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -27,7 +27,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
-from pipeline.store.models import AuditEntry, Camera, LoginFailure, Violation
+from pipeline.store.models import (
+    AuditEntry,
+    Camera,
+    LoginFailure,
+    Violation,
+    ViolationDailyCount,
+)
 
 # Vietnam has kept UTC+7 without daylight saving since 1975, so a fixed offset buckets
 # hours and days in local time the same way on SQLite (no time-zone database) and PostgreSQL.
@@ -320,13 +326,60 @@ def _bucket(session: Session, by: CountBy) -> ColumnElement[Any] | InstrumentedA
     return func.floor(shifted / _BUCKET_SECONDS[by])
 
 
+def _local_midnight(moment: datetime | None) -> bool:
+    return moment is None or (moment + LOCAL_OFFSET).time() == time(0)
+
+
+def rollup_serves(f: HistoryFilter, by: CountBy) -> bool:
+    """The daily rollup answers per-day, camera and rule counts filtered by what it keeps."""
+    return (
+        by != "hour"
+        and f.vehicle_class is None
+        and not f.plate_prefix
+        and _local_midnight(f.start)
+        and _local_midnight(f.end)
+    )
+
+
+def _rollup_counts(session: Session, f: HistoryFilter, *, by: CountBy) -> list[tuple[str, int]]:
+    rollup = ViolationDailyCount
+    column = {"day": rollup.day, "camera": rollup.camera_id, "rule": rollup.rule_type}[by]
+    query = select(column, func.sum(rollup.n)).group_by(column).order_by(column)
+    if f.start is not None:
+        query = query.where(rollup.day >= (f.start + LOCAL_OFFSET).date())
+    if f.end is not None:
+        query = query.where(rollup.day < (f.end + LOCAL_OFFSET).date())
+    if f.camera_id:
+        query = query.where(rollup.camera_id == f.camera_id)
+    if f.rule_type:
+        query = query.where(rollup.rule_type == f.rule_type)
+    if f.status:
+        query = query.where(rollup.status == f.status)
+    # Keys whose violations were all deleted or re-decided stay behind with zero.
+    query = query.having(func.sum(rollup.n) > 0)
+    return [
+        (value.isoformat() if isinstance(value, date) else str(value), int(count))
+        for value, count in session.execute(query)
+    ]
+
+
 def counts(session: Session, f: HistoryFilter, *, by: CountBy) -> list[tuple[str, int]]:
     """Number of matching violations per local hour, local day, camera or rule.
+
+    Per-day, per-camera and per-rule counts come from the daily rollup when the
+    filters allow (whole local days; camera, rule, status), else from the rows.
 
     Returns:
         (label, count) pairs in label order; hours read `YYYY-MM-DD HH:00` and
         days `YYYY-MM-DD`, both in Vietnam time.
     """
+    if rollup_serves(f, by):
+        return _rollup_counts(session, f, by=by)
+    return counts_from_rows(session, f, by=by)
+
+
+def counts_from_rows(session: Session, f: HistoryFilter, *, by: CountBy) -> list[tuple[str, int]]:
+    """`counts` computed from the violation rows themselves (any filter, any grouping)."""
     bucket = _bucket(session, by).label("bucket")
     query = _filtered(select(bucket, func.count()).select_from(Violation), f)
     query = query.group_by(bucket).order_by(bucket)

@@ -17,8 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import AppConfig, EvidenceConfig
+from pipeline.store import queries, repository
 from pipeline.store.db import open_database
 from pipeline.store.models import Violation
+from pipeline.store.queries import HistoryFilter
 from pipeline.store.users import add_user
 from review_ui.app import create_app
 from tests.review_ui.conftest import (
@@ -292,3 +294,54 @@ def test_analyst_filters_sees_charts_and_downloads_the_csv(
     finally:
         context.close()
     assert foreign == []
+
+
+ROLLUP_FILTERS = [
+    HistoryFilter(),
+    HistoryFilter(camera_id="cam-2"),
+    HistoryFilter(rule_type="speeding", status="confirmed"),
+    HistoryFilter(start=DAY_START - LOCAL, end=DAY_START - LOCAL + timedelta(days=2)),
+]
+
+
+def assert_rollup_matches_rows(history: History) -> None:
+    with history.session_factory() as db:
+        for f in ROLLUP_FILTERS:
+            for by in ("day", "camera", "rule"):
+                assert queries.rollup_serves(f, by)
+                assert queries.counts(db, f, by=by) == queries.counts_from_rows(db, f, by=by), (
+                    f,
+                    by,
+                )
+
+
+def test_daily_rollup_follows_inserts_reviews_moves_and_deletes(history: History) -> None:
+    """Triggers keep the rollup equal to counting the rows, whoever writes."""
+    assert_rollup_matches_rows(history)
+    with history.session_factory() as db:
+        repository.add_review(db, violation_id="v-001", reviewer="officer", decision="rejected")
+        repository.add_review(db, violation_id="v-002", reviewer="officer", decision="confirmed")
+        moved = db.get(Violation, "v-003")
+        assert moved is not None
+        moved.offence_time += timedelta(days=1)
+        moved.camera_id = "cam-2"
+        db.delete(db.get(Violation, "v-004"))
+        add_plain_violation(db, "v-new", offence=BASE + timedelta(days=1, hours=20))
+        db.commit()
+    assert_rollup_matches_rows(history)
+
+
+def test_counts_outside_the_rollup_come_from_the_rows(history: History) -> None:
+    not_whole_days = HistoryFilter(start=DAY_START + timedelta(hours=3))
+    assert not queries.rollup_serves(not_whole_days, "day")
+    assert not queries.rollup_serves(HistoryFilter(vehicle_class="car"), "camera")
+    assert not queries.rollup_serves(HistoryFilter(), "hour")
+    with history.session_factory() as db:
+        got = dict(queries.counts(db, not_whole_days, by="day"))
+    first_local_day = (DAY_START + timedelta(hours=3) + LOCAL).date().isoformat()
+    expected = Counter(
+        (v.offence_time + LOCAL).date().isoformat()
+        for v in history.rows
+        if v.offence_time >= DAY_START + timedelta(hours=3)
+    )
+    assert got == dict(expected) and first_local_day in got
