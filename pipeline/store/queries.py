@@ -146,14 +146,19 @@ def claim(
     raise ClaimRefused(holder or "", until or now)
 
 
-def release(session: Session, violation_id: str, *, officer: str) -> None:
-    """Drop `officer`'s claim, if they hold it (after a decision, or when they give it back)."""
-    session.execute(
+def release(session: Session, violation_id: str, *, officer: str) -> bool:
+    """Drop `officer`'s claim, if they hold it (after a decision, or when they give it back).
+
+    Returns:
+        Whether they held it.
+    """
+    result = session.execute(
         update(Violation)
         .where(Violation.id == violation_id, Violation.claimed_by == officer)
         .values(claimed_by=None, claim_expires_at=None)
         .execution_options(synchronize_session=False)
     )
+    return getattr(result, "rowcount", 0) == 1
 
 
 def claim_next(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi import status as http_status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from pipeline.store import queries
+from pipeline.store import queries, repository
 from pipeline.store.models import utcnow
 from review_ui.auth import Reviewer, verify_csrf
 from review_ui.deps import ConfigDep, SessionDep
@@ -84,7 +84,10 @@ def claim_violation(
 @router.post("/violations/{violation_id}/release", dependencies=[Depends(verify_csrf)])
 def release_violation(violation_id: str, db: SessionDep, user: Reviewer) -> Response:
     """Give the item back to the queue without deciding it."""
-    queries.release(db, violation_id, officer=user.username)
+    if queries.release(db, violation_id, officer=user.username):
+        repository.audit(
+            db, actor=user.username, action="review.release", subject=f"violation:{violation_id}"
+        )
     db.commit()
     return RedirectResponse("/queue", status_code=http_status.HTTP_303_SEE_OTHER)
 

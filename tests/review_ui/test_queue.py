@@ -116,6 +116,14 @@ def test_release_returns_the_item_to_the_queue(server: LiveServer, busy_seed: Se
         assert busy_seed.violation_id not in queue_ids(second)
         assert post(first, f"/violations/{busy_seed.violation_id}/release").status_code == 303
         assert busy_seed.violation_id in queue_ids(second)
+        # Releasing what one does not hold changes nothing and leaves no trace.
+        assert post(second, f"/violations/{busy_seed.violation_id}/release").status_code == 303
+    with busy_seed.session_factory() as db:
+        trail = queries.recent_audit(db, subject=f"violation:{busy_seed.violation_id}")
+    assert [(e.actor, e.action) for e in reversed(trail)] == [
+        ("officer", "review.claim"),
+        ("officer", "review.release"),
+    ]
 
 
 def test_next_claims_the_oldest_free_item(server: LiveServer, busy_seed: Seed) -> None:
