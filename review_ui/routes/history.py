@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -19,6 +19,9 @@ router = APIRouter(include_in_schema=False)
 
 # Above this the page says "more than"; the charts and the CSV still cover every row.
 TOTAL_CAP = 10_000
+# An hourly chart of a year would be 8,760 bars and a scan of every row: the page
+# draws it for a month or less and asks for a range otherwise.
+HOURLY_CHART_MAX = timedelta(days=31)
 
 
 @router.get("/history", response_class=HTMLResponse)
@@ -44,6 +47,9 @@ def history_page(
             "vehicle_classes": queries.vehicle_classes(db),
             "statuses": ("pending", "confirmed", "rejected"),
             "chart_groups": queries.COUNT_BY,
+            "hourly": f.start is not None
+            and f.end is not None
+            and f.end - f.start <= HOURLY_CHART_MAX,
         },
     )
 

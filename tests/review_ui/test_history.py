@@ -266,6 +266,10 @@ def test_analyst_filters_sees_charts_and_downloads_the_csv(
         page.fill("input[name=password]", PASSWORD)
         page.click("form[action='/login'] button[type=submit]")
         page.click("#nav-history")
+        expect(page.locator("#chart-hour-needs-range")).to_be_visible()
+        # Local times, as the analyst types them.
+        page.fill("#f-start", "2025-03-01T00:00")
+        page.fill("#f-end", "2025-03-31T00:00")
         page.select_option("#f-camera", "cam-2")
         page.select_option("#f-status", "pending")
         page.click("#f-apply")
