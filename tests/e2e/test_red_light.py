@@ -116,7 +116,10 @@ def test_rtsp_camera_to_reviewed_violation_events(
     _, session_factory = open_database(config["database_url"])
     with session_factory() as session:
         violations = list(session.scalars(select(Violation).order_by(Violation.offence_time)))
-        outbox = {row.payload["violation_id"]: row for row in session.scalars(select(OutboxEvent))}
+        outbox = {
+            row.payload["violation_id"]: row
+            for row in session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "violations"))
+        }
     truth = load_truth(red_light.truth)
     scores = score(
         [Prediction(v.rule_type, v.stream_time_s, v.vehicle_class) for v in violations], truth
