@@ -186,20 +186,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def run_pipeline(config: AppConfig, stop: threading.Event) -> int:
     """Run every camera; returns the exit status. Used by `run` and `demo`."""
+    import numpy as np
+
     from pipeline.events import OutboxRelay
     from pipeline.health import HealthMonitor
     from pipeline.recorder import ViolationRecorder, register_cameras
     from pipeline.store.db import open_database
-    from pipeline.worker import Worker
+    from pipeline.worker import BackgroundSink, Worker
 
     if not config.cameras:
         raise CommandError("the config has no cameras")
     detector = build_detector(config)
     _, session_factory = open_database(config.database_url)
     register_cameras(session_factory, config.cameras)
-    recorder = ViolationRecorder(config, session_factory, detector, build_plate_reader(config))
+    plates = build_plate_reader(config)
+    if plates is not None:
+        # The plate model compiles on its first call; do it now, not at the first violation.
+        plates.read_vehicle(np.zeros((96, 160, 3), np.uint8))
+    recorder = ViolationRecorder(config, session_factory, detector, plates)
+    sink = BackgroundSink(recorder)
     worker = Worker(
-        config, detector, recorder, stop=stop, health=HealthMonitor(config, session_factory)
+        config, detector, sink, stop=stop, health=HealthMonitor(config, session_factory)
     )
 
     relay = None
@@ -215,6 +222,7 @@ def run_pipeline(config: AppConfig, stop: threading.Event) -> int:
         "running %d camera(s): %s", len(config.cameras), ", ".join(c.id for c in config.cameras)
     )
     stats = worker.run()
+    sink.close()
     log.info(
         "processed %d frames in %.1f s (%.1f frames/s), %d violation(s)",
         stats.frames,

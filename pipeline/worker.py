@@ -9,6 +9,7 @@ fails is logged and skipped for that frame; the others carry on.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,47 @@ log = logging.getLogger(__name__)
 
 class FindingSink(Protocol):
     def handle(self, finding: Finding) -> None: ...
+
+
+class BackgroundSink:
+    """Hands findings to a slower sink on its own thread.
+
+    Writing evidence, reading the plate and committing take far longer than one
+    frame; done in the frame loop they make the live sources drop frames. The
+    queue is bounded so a stuck disk or database slows the loop down (the put
+    blocks) instead of growing memory; findings are never dropped.
+    """
+
+    _DONE = None
+
+    def __init__(self, sink: FindingSink, *, max_pending: int = 64) -> None:
+        self.sink = sink
+        self._queue: queue.Queue[Finding | None] = queue.Queue(maxsize=max_pending)
+        self._thread = threading.Thread(target=self._run, name="finding-sink", daemon=True)
+        self._thread.start()
+
+    def handle(self, finding: Finding) -> None:
+        self._queue.put(finding)
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        """Finish every queued finding, then stop the thread."""
+        self._queue.put(self._DONE)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (finding := self._queue.get()) is not self._DONE:
+            try:
+                self.sink.handle(finding)
+            except Exception:
+                log.exception(
+                    "camera %s: could not record a %s violation",
+                    finding.camera.id,
+                    finding.candidate.rule_type,
+                )
 
 
 class CollectingSink:
