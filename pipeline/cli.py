@@ -199,9 +199,11 @@ def run_pipeline(config: AppConfig, stop: threading.Event) -> int:
     detector = build_detector(config)
     _, session_factory = open_database(config.database_url)
     register_cameras(session_factory, config.cameras)
+    # Models compile on their first call; do it before the cameras start, so the
+    # first seconds of live video are not dropped and the first violation is not late.
+    detector.detect([np.zeros((720, 1280, 3), np.uint8)])
     plates = build_plate_reader(config)
     if plates is not None:
-        # The plate model compiles on its first call; do it now, not at the first violation.
         plates.read_vehicle(np.zeros((96, 160, 3), np.uint8))
     recorder = ViolationRecorder(config, session_factory, detector, plates)
     sink = BackgroundSink(recorder)
