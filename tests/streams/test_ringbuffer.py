@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import av
@@ -82,15 +81,15 @@ def test_clip_waits_for_its_end_without_blocking_the_reader(
     with StreamSource("cam", server.url("/cam"), analysis_fps=FPS, read_timeout_s=3) as source:
         frames = read_n(source, 3 * FPS)  # three seconds of history
         event_t = frames[-1].pts
-        requested = time.monotonic()
         future = source.clip(event_t - 2.0, event_t + 2.0, tmp_path / "event.mp4")
         assert not future.done()  # its end has not happened yet
         after = read_n(source, FPS)  # frames keep coming while the clip waits
         clip = future.result(timeout=10)
-        waited = time.monotonic() - requested
         assert source.stats.state == "online"
     frames_in_clip = decode_clip(clip.path)
-    assert waited >= 1.5  # it did wait for the span to pass
+    # It waited for the span to pass (not done when asked; ends past the span). A
+    # wall-clock bound would be wrong: a reader that fell behind catches up faster
+    # than real time.
     assert after[-1].pts > event_t
     assert clip.complete
     assert event_t - 2.0 - GOP / FPS <= clip.t_start <= event_t - 2.0
