@@ -361,6 +361,13 @@ class HealthConfig(StrictModel):
         lt=1,
         description="Sharpness below this fraction of the reference snapshot's: blurred.",
     )
+    thumbnail_every_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Seconds between thumbnails of each camera's newest frame for the "
+        "operators' page (taken at a health check, so never more often than check_every_s).",
+    )
 
 
 class AppConfig(StrictModel):

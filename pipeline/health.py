@@ -18,11 +18,19 @@ well-exposed frame a camera delivers under a scene version, and kept under
 * under the evidence directory, the one durable, backed-up store every
   deployment already has. An operator who re-aims a camera on purpose deletes
   the file and the next good frame becomes the reference.
+
+A small JPEG of each camera's newest frame (long side `THUMBNAIL_LONG_SIDE` px) is
+written at a health check at most every `health.thumbnail_every_s`, to
+`<evidence>/_thumbnails/<camera>.jpg`, for the operators' camera page. Its mtime
+is the frame's wall-clock time, so the age the page shows is the picture's age.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -38,7 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.config import AppConfig, CameraConfig, HealthConfig
 from pipeline.events import utc_iso
 from pipeline.evidence import write_atomic
-from pipeline.store.camera_health import add_alert, add_sample, prune_samples
+from pipeline.store.camera_health import add_alert, add_sample, prune_samples, thumbnail_uri
 from pipeline.store.models import CameraAlert, CameraHealthSample
 from pipeline.store.repository import PendingEvent, enqueue_event, upsert_camera
 from streams.health import CameraHealth, HealthAlert, HealthThresholds, HealthTracker
@@ -48,6 +56,8 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 REFERENCES_DIR = "_references"
+THUMBNAIL_LONG_SIDE = 320
+_THUMBNAIL_QUALITY = 80
 _PRUNE_EVERY_S = 3600.0
 
 
@@ -119,6 +129,54 @@ class ReferenceStore:
         return path
 
 
+def thumbnail(image: np.ndarray, long_side: int = THUMBNAIL_LONG_SIDE) -> np.ndarray:
+    """`image` scaled down so its longer side is `long_side` px; a smaller one is kept as is."""
+    height, width = image.shape[:2]
+    scale = long_side / max(height, width)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+class ThumbnailStore:
+    """Each camera's newest-frame thumbnail, `<evidence>/_thumbnails/<camera>.jpg`."""
+
+    def __init__(self, evidence_root: Path) -> None:
+        self.evidence_root = Path(evidence_root)
+
+    def path(self, camera_id: str) -> Path:
+        return self.evidence_root / thumbnail_uri(camera_id)
+
+    def save(self, camera_id: str, image: np.ndarray, taken: datetime) -> Path:
+        """Replace the camera's thumbnail with `image` scaled down, dated `taken` (its mtime).
+
+        A live preview, not evidence: nothing hashes or keeps it, so replacing it is
+        right (unlike `pipeline.evidence.write_atomic`, which never overwrites). The
+        temp file + `os.replace` means a reader gets the old picture or the new one,
+        never part of one.
+        """
+        path = self.path(camera_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ok, jpeg = cv2.imencode(
+            ".jpg", thumbnail(image), [cv2.IMWRITE_JPEG_QUALITY, _THUMBNAIL_QUALITY]
+        )
+        if not ok:
+            raise ValueError(f"camera {camera_id}: cannot encode the thumbnail")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(jpeg.tobytes())
+            stamp = taken.timestamp()
+            os.utime(tmp, (stamp, stamp))
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return path
+
+
 class HealthMonitor:
     """Checks every camera of a worker, stores and publishes samples and alerts.
 
@@ -139,12 +197,15 @@ class HealthMonitor:
         self.settings = config.health
         self.session_factory = session_factory
         self.references = ReferenceStore(config.evidence.path)
+        self.thumbnails = ThumbnailStore(config.evidence.path)
         self.topic = config.kafka.topics.camera_health if config.kafka else None
         self._clock = clock
         self._cameras: dict[str, CameraConfig] = {c.id: c for c in config.cameras}
         self._sources: dict[str, StreamSource] = {}
         self._trackers: dict[str, HealthTracker] = {}
         self._last_stored: dict[str, float] = {}
+        # camera -> (monotonic time, wall time of the frame) of its newest thumbnail
+        self._thumbnailed: dict[str, tuple[float, datetime]] = {}
         self._next_prune = 0.0
         self.latest: dict[str, CameraHealth] = {}
 
@@ -195,6 +256,10 @@ class HealthMonitor:
                 continue
             samples.append(sample)
             self.latest[camera_id] = sample
+            try:
+                self._refresh_thumbnail(camera_id, source, now)
+            except Exception as error:  # a preview must never cost the health sample
+                log.warning("camera %s: thumbnail not written: %s", camera_id, error)
             if alert is not None:
                 log.log(
                     logging.WARNING if alert.state in ("offline", "degraded") else logging.INFO,
@@ -223,6 +288,19 @@ class HealthMonitor:
         if tracker.reference is None and frame is not None and source.stats.state == "online":
             self._capture_reference(camera_id, tracker, frame.image)
         return tracker.update(source.stats, frame, now=now, at=at)
+
+    def _refresh_thumbnail(self, camera_id: str, source: StreamSource, now: float) -> None:
+        """Write a thumbnail of the newest frame when one is due and the frame is new."""
+        frame = source.latest_frame
+        if frame is None:
+            return
+        last = self._thumbnailed.get(camera_id)
+        if last is not None and (
+            now - last[0] < self.settings.thumbnail_every_s or last[1] == frame.wall_time
+        ):
+            return
+        self.thumbnails.save(camera_id, frame.image, frame.wall_time)
+        self._thumbnailed[camera_id] = (now, frame.wall_time)
 
     def _capture_reference(self, camera_id: str, tracker: HealthTracker, image: np.ndarray) -> None:
         camera = self._cameras.get(camera_id)

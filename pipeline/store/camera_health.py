@@ -1,4 +1,5 @@
-"""Camera health rows: samples, alerts, the current state of each camera, pruning."""
+"""Camera health rows: samples, alerts, the current state of each camera, pruning;
+and where each camera's newest-frame thumbnail lies."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from pipeline.store.models import Camera, CameraAlert, CameraHealthSample
 
+THUMBNAILS_DIR = "_thumbnails"
+
 
 @dataclass(frozen=True)
 class CameraStatus:
@@ -18,6 +21,16 @@ class CameraStatus:
     camera: Camera
     sample: CameraHealthSample | None
     last_alert: CameraAlert | None
+
+
+def thumbnail_uri(camera_id: str) -> str:
+    """The newest-frame thumbnail of `camera_id`, relative to the evidence directory.
+
+    Written by the worker's health monitor, served by the review UI: both take the
+    name from here. Camera ids are restricted by the config to `[A-Za-z0-9_.-]`,
+    starting with a letter or digit, so the name stays inside `_thumbnails/`.
+    """
+    return f"{THUMBNAILS_DIR}/{camera_id}.jpg"
 
 
 def add_sample(session: Session, sample: CameraHealthSample) -> None:

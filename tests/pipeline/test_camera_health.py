@@ -7,6 +7,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -140,6 +142,57 @@ def test_reference_snapshot_survives_a_restart_and_is_never_replaced(
         stamp = path.stat().st_mtime_ns
         assert monitor._trackers["cam"].reference is not None
     assert path.stat().st_mtime_ns == stamp
+
+
+def test_monitor_keeps_a_thumbnail_of_the_newest_frame(
+    rtsp_server_factory: RtspServerFactory,
+    h264_mp4_factory: VideoFactory,
+    tmp_path: Path,
+    sessions: sessionmaker[Session],
+) -> None:
+    video = h264_mp4_factory("clip.mp4", seconds=2, fps=15, width=640, height=360)
+    server = rtsp_server_factory({"/cam": video}, loop=True)
+    config = make_config(tmp_path, "sqlite://", {"cam": server.url("/cam")}, "127.0.0.1:1")
+    config = config.model_copy(
+        update={"health": config.health.model_copy(update={"thumbnail_every_s": 0.5})}
+    )
+    source = open_source(config.camera("cam")).start()
+    reader = threading.Thread(
+        target=lambda: [source.read(0.5) for _ in iter(lambda: source.finished, True)]
+    )
+    reader.start()
+    monitor = HealthMonitor(config, sessions)
+    path = tmp_path / "evidence" / "_thumbnails" / "cam.jpg"
+    assert monitor.thumbnails.path("cam") == path
+    try:
+        monitor.attach({"cam": source})
+        wait_until(lambda: source.latest_frame is not None, timeout=10)
+        monitor.tick()
+        first = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        stamp = path.stat().st_mtime_ns
+        assert first is not None and first.shape == (180, 320, 3)  # long side 320, same aspect
+        # Dated by the frame: its mtime is the frame's wall-clock time, a moment ago.
+        assert abs(time.time() - stamp / 1e9) < 5
+
+        monitor.tick()  # not due yet: the same file
+        assert path.stat().st_mtime_ns == stamp
+        time.sleep(0.7)
+        monitor.tick()
+        second = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        assert second is not None and second.shape == first.shape
+        assert path.stat().st_mtime_ns > stamp
+        # The square moves and the corner block counts frames: a newer frame, a new picture.
+        assert np.abs(first.astype(np.int16) - second.astype(np.int16)).max() > 40
+    finally:
+        source.stop()
+        reader.join(timeout=5)
+    time.sleep(0.6)
+    monitor.tick()  # the last frame before the stop
+    stamp = path.stat().st_mtime_ns
+    time.sleep(0.6)
+    monitor.tick()  # stopped: no new frame, so the picture and its time stay
+    assert path.stat().st_mtime_ns == stamp
+    assert [p.name for p in path.parent.iterdir()] == ["cam.jpg"]  # no temp files left
 
 
 def test_old_samples_are_pruned_alerts_kept(sessions: sessionmaker[Session]) -> None:

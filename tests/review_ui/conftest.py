@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.broker import free_port
 from pipeline.config import AppConfig, EvidenceConfig
 from pipeline.store import repository
+from pipeline.store.camera_health import thumbnail_uri
 from pipeline.store.db import open_database
 from pipeline.store.models import Violation
 from pipeline.store.repository import EvidenceFile
@@ -129,6 +130,10 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     engine.dispose()
     # A file in the evidence directory that no evidence row names: must never be served.
     (root / "evidence" / VIOLATION_ID / "unregistered.jpg").write_bytes(b"not evidence")
+    # cam-1's newest-frame thumbnail, where the worker's health monitor keeps it.
+    _scene_jpeg(
+        root / "evidence" / thumbnail_uri("cam-1"), width=320, height=180, label="cam-1", seed=7
+    )
     return root
 
 

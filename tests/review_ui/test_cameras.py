@@ -106,6 +106,16 @@ def test_operator_sees_a_camera_go_offline_and_come_back(
             page.click("#nav-cameras")
             row = page.locator("table.cameras tr[data-camera-id='kim-ma']")
             expect(row).to_have_attribute("data-state", "online", timeout=CHANGE_TIMEOUT_MS)
+            # The newest frame's thumbnail, from the monitor through the thumbnail route.
+            page.wait_for_function(
+                """() => {
+                    const img = document.querySelector(
+                        "table.cameras tr[data-camera-id='kim-ma'] img.camera-thumb");
+                    return img !== null && img.complete && img.naturalWidth > 0;
+                }""",
+                timeout=CHANGE_TIMEOUT_MS,
+            )
+            expect(row.locator(".camera-thumb-age")).to_contain_text(" s")
             shot(page, "cameras-online")
 
             server.kill()

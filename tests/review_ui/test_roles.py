@@ -60,6 +60,7 @@ TABLE: dict[tuple[str, str], tuple[tuple[str, ...], int]] = {
     ("GET", "/admin/audit"): (ADMINS, 200),
     ("GET", "/cameras"): (OPERATORS, 200),
     ("GET", "/cameras/live"): (OPERATORS, 200),
+    ("GET", "/cameras/{camera_id}/thumbnail.jpg"): (OPERATORS, 200),
     ("GET", "/api/v1/cameras"): (EVERY_ROLE, 200),
 }
 
@@ -88,6 +89,7 @@ def concrete(path: str, violation_id: str) -> str:
         path.replace("{violation_id}", violation_id)
         .replace("{name:path}", "frame_before.jpg")
         .replace("{language}", "en")
+        .replace("{camera_id}", "cam-1")
         .replace("{", "")
         .replace("}", "")
     )
