@@ -190,15 +190,17 @@ def run_pipeline(config: AppConfig, stop: threading.Event) -> int:
 
     from pipeline.events import OutboxRelay
     from pipeline.health import HealthMonitor
-    from pipeline.recorder import ViolationRecorder, register_cameras
+    from pipeline.recorder import ViolationRecorder
     from pipeline.store.db import open_database
+    from pipeline.store.repository import register_cameras
     from pipeline.worker import BackgroundSink, Worker
 
     if not config.cameras:
         raise CommandError("the config has no cameras")
     detector = build_detector(config)
     _, session_factory = open_database(config.database_url)
-    register_cameras(session_factory, config.cameras)
+    with session_factory.begin() as session:
+        register_cameras(session, config.cameras)
     # Models compile on their first call; do it before the cameras start, so the
     # first seconds of live video are not dropped and the first violation is not late.
     detector.detect([np.zeros((720, 1280, 3), np.uint8)])

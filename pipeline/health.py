@@ -48,7 +48,7 @@ from pipeline.events import utc_iso
 from pipeline.evidence import write_atomic
 from pipeline.store.camera_health import add_alert, add_sample, prune_samples, thumbnail_uri
 from pipeline.store.models import CameraAlert, CameraHealthSample
-from pipeline.store.repository import PendingEvent, enqueue_event, upsert_camera
+from pipeline.store.repository import PendingEvent, enqueue_event, register_cameras
 from streams.health import CameraHealth, HealthAlert, HealthThresholds, HealthTracker
 from streams.source import StreamSource
 
@@ -213,17 +213,9 @@ class HealthMonitor:
         """Watch these sources (the worker's, keyed by camera id); registers the cameras."""
         self._sources = dict(sources)
         with self.session_factory.begin() as session:
-            for camera_id in self._sources:
-                camera = self._cameras.get(camera_id)
-                if camera is not None:
-                    upsert_camera(
-                        session,
-                        camera_id=camera.id,
-                        name=camera.name,
-                        location_text=camera.location.text,
-                        lat=camera.location.lat,
-                        lon=camera.location.lon,
-                    )
+            register_cameras(
+                session, [self._cameras[cid] for cid in self._sources if cid in self._cameras]
+            )
         for camera_id, source in self._sources.items():
             camera = self._cameras.get(camera_id)
             tracker = HealthTracker(

@@ -19,26 +19,13 @@ from models.detector import Detector
 from models.plates import PlateRead, PlateReader, PlateVote
 from pipeline.camera_pipeline import Finding
 from pipeline.clock import clock_sync_status
-from pipeline.config import AppConfig, CameraConfig
+from pipeline.config import AppConfig
 from pipeline.events import violation_event
 from pipeline.evidence import LocalEvidenceStore, annotate_overview, crop
 from pipeline.store.models import Violation
-from pipeline.store.repository import PendingEvent, record_violation, upsert_camera
+from pipeline.store.repository import PendingEvent, record_violation
 
 log = logging.getLogger(__name__)
-
-
-def register_cameras(session_factory: sessionmaker[Session], cameras: list[CameraConfig]) -> None:
-    with session_factory.begin() as session:
-        for camera in cameras:
-            upsert_camera(
-                session,
-                camera_id=camera.id,
-                name=camera.name,
-                location_text=camera.location.text,
-                lat=camera.location.lat,
-                lon=camera.location.lon,
-            )
 
 
 class ViolationRecorder:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from pipeline.config import CameraConfig
 from pipeline.store.models import (
     AuditEntry,
     Camera,
@@ -53,6 +54,19 @@ def upsert_camera(
         return
     camera.name, camera.location_text, camera.lat, camera.lon = name, location_text, lat, lon
     camera.updated_at = utcnow()
+
+
+def register_cameras(session: Session, cameras: Iterable[CameraConfig]) -> None:
+    """Insert or update the camera rows of configured cameras (idempotent)."""
+    for camera in cameras:
+        upsert_camera(
+            session,
+            camera_id=camera.id,
+            name=camera.name,
+            location_text=camera.location.text,
+            lat=camera.location.lat,
+            lon=camera.location.lon,
+        )
 
 
 def record_violation(

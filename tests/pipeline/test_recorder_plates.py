@@ -17,10 +17,11 @@ from models.darknet import DarknetDetector
 from models.plates import PlateReader
 from pipeline.camera_pipeline import Finding
 from pipeline.config import AppConfig, parse_config
-from pipeline.recorder import ViolationRecorder, register_cameras
+from pipeline.recorder import ViolationRecorder
 from pipeline.rules.base import ViolationCandidate
 from pipeline.store.db import open_database
 from pipeline.store.models import Violation
+from pipeline.store.repository import register_cameras
 from pipeline.track_history import TrackPoint
 from streams.frame import Frame
 from tests.models.plate_samples import distort, paste, render_plate
@@ -77,7 +78,8 @@ def test_plate_is_stored_with_its_crop(
 ) -> None:
     config = _config(tmp_path)
     _, session_factory = open_database(config.database_url)
-    register_cameras(session_factory, config.cameras)
+    with session_factory.begin() as session:
+        register_cameras(session, config.cameras)
     detector = DarknetDetector.from_registry("yolov3-tiny", runtime="opencv")
     recorder = ViolationRecorder(config, session_factory, detector, reader if with_plates else None)
     recorder.handle(_finding(config))
