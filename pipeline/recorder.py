@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.detector import Detector
 from models.plates import PlateRead, PlateReader, PlateVote
 from pipeline.camera_pipeline import Finding
-from pipeline.clock import clock_sync_status
 from pipeline.config import AppConfig
 from pipeline.events import violation_event
 from pipeline.evidence import LocalEvidenceStore, annotate_overview, crop
 from pipeline.store.models import Violation
 from pipeline.store.repository import PendingEvent, record_violation
+from streams.clock import clock_sync_status
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from pipeline.config import CameraConfig
@@ -235,4 +235,5 @@ def note_attempts(session: Session, outbox_ids: Sequence[int]) -> None:
 
 
 def count_pending_events(session: Session) -> int:
-    return len(list(session.scalars(select(OutboxEvent.id).where(OutboxEvent.sent_at.is_(None)))))
+    query = select(func.count()).select_from(OutboxEvent).where(OutboxEvent.sent_at.is_(None))
+    return int(session.scalar(query) or 0)

@@ -38,6 +38,24 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def _refused(
+    request: Request,
+    next: str | None,
+    username: str,
+    error: str,
+    status_code: int,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The login page again, with the reason the attempt was refused."""
+    return templates.TemplateResponse(
+        request,
+        "login.html",
+        {"next": safe_next(next), "error": error, "username": username},
+        status_code=status_code,
+        headers=headers,
+    )
+
+
 @router.get("/", response_class=RedirectResponse)
 def home() -> RedirectResponse:
     return RedirectResponse(HOME, status_code=status.HTTP_302_FOUND)
@@ -71,11 +89,12 @@ def login(
             db, actor=username[:80], action="auth.login_throttled", subject=f"user:{username[:80]}"
         )
         db.commit()
-        return templates.TemplateResponse(
+        return _refused(
             request,
-            "login.html",
-            {"next": safe_next(next), "error": "too_many_attempts", "username": username},
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            next,
+            username,
+            "too_many_attempts",
+            status.HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(int(review.login_window_s))},
         )
     user = authenticate(db, username, password)
@@ -85,12 +104,7 @@ def login(
             db, actor=username[:80], action="auth.login_failed", subject=f"user:{username[:80]}"
         )
         db.commit()
-        return templates.TemplateResponse(
-            request,
-            "login.html",
-            {"next": safe_next(next), "error": "wrong_credentials", "username": username},
-            status_code=status.HTTP_401_UNAUTHORIZED,
-        )
+        return _refused(request, next, username, "wrong_credentials", status.HTTP_401_UNAUTHORIZED)
     # A right password clears the account's count and this address's: an officer who
     # mistyped earlier in the shift is not locked out by their own old typos.
     queries.clear_login_failures(db, keys)
