@@ -11,13 +11,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.detections import Detections
+from models.detections import Detections, class_id
+from models.riders import associate_riders
 from models.tracking import ByteTracker
 from pipeline.config import CameraConfig
+from pipeline.geometry import anchor_point
 from pipeline.rules import Rule, ViolationCandidate, build_rules
 from pipeline.rules.base import FrameContext
+from pipeline.scene import SceneGeometry
 from pipeline.signal import SignalState, SignalTracker
-from pipeline.track_history import TrackHistory
+from pipeline.track_history import Box, TrackHistory
 from streams.frame import Frame
 
 VEHICLE_CLASSES = frozenset({"car", "motorbike", "bus", "truck", "bicycle"})
@@ -43,7 +46,8 @@ class CameraPipeline:
         self.tracker = ByteTracker(frame_rate=camera.analysis_fps)
         self.signals = {head.id: SignalTracker(head.region) for head in camera.scene.signal_heads}
         self.history = TrackHistory()
-        self.rules: list[Rule] = build_rules(camera)
+        self.geometry = SceneGeometry(camera.scene, camera.timezone)
+        self.rules: list[Rule] = build_rules(camera, self.geometry)
         self._recent: deque[Frame] = deque()
         self.frames_processed = 0
 
@@ -56,13 +60,15 @@ class CameraPipeline:
             np.array([name in VEHICLE_CLASSES for name in detections.class_names], dtype=bool)
         )
         tracks = self.tracker.update(vehicles, frame.image)
+        boxes = [(float(a), float(b), float(c), float(d)) for a, b, c, d in tracks.xyxy.tolist()]
         seen = self.history.update(
             seq=frame.seq,
             t=frame.pts,
             wall_time=frame.wall_time,
             track_ids=tracks.track_ids.tolist(),
-            boxes=[(float(a), float(b), float(c), float(d)) for a, b, c, d in tracks.xyxy.tolist()],
+            boxes=boxes,
             classes=tracks.class_names,
+            grounds=[self.geometry.to_ground(anchor_point(box)) for box in boxes],
         )
         ctx = FrameContext(
             camera_id=self.camera.id,
@@ -71,6 +77,10 @@ class CameraPipeline:
             image=frame.image,
             tracks=seen,
             signals=signal_states,
+            wall_time=frame.wall_time,
+            riders=_riders_by_track(
+                tracks.track_ids.tolist(), boxes, tracks.class_names, detections
+            ),
         )
         findings = []
         for rule in self.rules:
@@ -101,3 +111,37 @@ class CameraPipeline:
             if frame.seq == seq:
                 return frame
         return None
+
+
+def _riders_by_track(
+    track_ids: list[int], boxes: list[Box], classes: list[str], detections: Detections
+) -> dict[int, list[Box]]:
+    """Persons riding each tracked motorbike on this frame (see models.riders).
+
+    Tracked motorbikes are matched with this frame's person detections, so a rider
+    count belongs to a track id and rules can hold it over several frames.
+    """
+    persons = detections.select(detections.class_ids == class_id("person"))
+    bikes = [
+        (tid, box)
+        for tid, box, name in zip(track_ids, boxes, classes, strict=True)
+        if name == "motorbike"
+    ]
+    if len(persons) == 0 or not bikes:
+        return {}
+    combined = Detections(
+        xyxy=np.concatenate([np.array([b for _, b in bikes], dtype=np.float32), persons.xyxy]),
+        scores=np.concatenate([np.ones(len(bikes), dtype=np.float32), persons.scores]),
+        class_ids=np.concatenate(
+            [np.full(len(bikes), class_id("motorbike")), persons.class_ids]
+        ).astype(persons.class_ids.dtype),
+    )
+    riders = associate_riders(combined)
+    out: dict[int, list[Box]] = {}
+    for row, people in riders.items():
+        if people:
+            out[bikes[row][0]] = [
+                (float(x1), float(y1), float(x2), float(y2))
+                for x1, y1, x2, y2 in combined.xyxy[people].tolist()
+            ]
+    return out

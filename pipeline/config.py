@@ -11,14 +11,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date as date_type
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from models.detections import CANONICAL_CLASSES
+from pipeline.geometry import all_collinear, collinear_triple, polygon_problem
 
 Point = tuple[float, float]
 Box = tuple[float, float, float, float]
@@ -93,6 +104,31 @@ class SourceConfig(StrictModel):
         return "://" not in self.url
 
 
+VEHICLE_CLASSES: tuple[str, ...] = ("car", "motorbike", "bus", "truck", "bicycle")
+"""Canonical classes that are vehicles (what lanes, zones and limits are about)."""
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _check_polygon(points: list[Point]) -> list[Point]:
+    problem = polygon_problem(points)
+    if problem:
+        raise ValueError(problem)
+    return points
+
+
+def _check_vehicle_classes(classes: list[str]) -> list[str]:
+    for name in classes:
+        if name not in VEHICLE_CLASSES:
+            raise ValueError(f"unknown vehicle class {name!r}; expected one of {VEHICLE_CLASSES}")
+    return classes
+
+
+Polygon = Annotated[list[Point], AfterValidator(_check_polygon)]
+VehicleClasses = Annotated[list[str], AfterValidator(_check_vehicle_classes)]
+
+
 class StopLine(StrictModel):
     points: tuple[Point, Point] = Field(description="The line's two end points in image pixels.")
     junction_side: Point = Field(
@@ -113,6 +149,10 @@ class StopLine(StrictModel):
 class SignalHead(StrictModel):
     id: str = Field(description="Signal head id, unique within the camera.")
     region: Box = Field(description="Pixel box x1, y1, x2, y2 around the head's lamps.")
+    lanes: list[str] = Field(
+        default_factory=list,
+        description="Ids of the lanes this head controls; empty: every lane of the camera.",
+    )
 
     @field_validator("region")
     @classmethod
@@ -123,19 +163,210 @@ class SignalHead(StrictModel):
         return region
 
 
+class TimeWindow(StrictModel):
+    """A daily window in the camera's local time, e.g. 06:00-21:00 on weekdays.
+
+    A window whose end is before its start runs past midnight (22:00-05:00).
+    """
+
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, local time.")
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$", description="HH:MM, local.")
+    days: list[Weekday] = Field(
+        default_factory=lambda: list(WEEKDAYS),
+        min_length=1,
+        description="Days the window applies on.",
+    )
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TimeWindow:
+        if self.start == self.end:
+            raise ValueError("time window start and end are the same")
+        return self
+
+
+class LaneRestriction(StrictModel):
+    """Vehicle classes banned from a lane, always or within time windows."""
+
+    classes: VehicleClasses = Field(min_length=1, description="Banned classes.")
+    windows: list[TimeWindow] = Field(
+        default_factory=list, description="When the ban applies; empty: always."
+    )
+
+
+class Lane(StrictModel):
+    id: str = Field(description="Lane id, unique within the camera.")
+    polygon: Polygon = Field(description="Lane area in image pixels (vertices in order).")
+    directions: list[tuple[Point, Point]] = Field(
+        description="Allowed directions of travel, each an arrow [tail, head] in image pixels "
+        "drawn along the lane (several for a lane that also turns)."
+    )
+    allowed_classes: VehicleClasses = Field(
+        default_factory=lambda: list(VEHICLE_CLASSES),
+        min_length=1,
+        description="Vehicle classes allowed in the lane at any time.",
+    )
+    restrictions: list[LaneRestriction] = Field(
+        default_factory=list, description="Further bans, e.g. trucks 06:00-21:00."
+    )
+
+    @field_validator("directions")
+    @classmethod
+    def _has_direction(cls, arrows: list[tuple[Point, Point]]) -> list[tuple[Point, Point]]:
+        if not arrows:
+            raise ValueError("lane has no direction of travel; give at least one [tail, head]")
+        for tail, head in arrows:
+            if tail == head:
+                raise ValueError("a direction arrow's tail and head are the same point")
+        return arrows
+
+
+class Crosswalk(StrictModel):
+    id: str = Field(description="Crosswalk id, unique within the camera.")
+    polygon: Polygon = Field(description="Crossing area in image pixels.")
+
+
 class Zone(StrictModel):
     id: str = Field(description="Zone id, unique within the camera.")
-    kind: str = Field(description="What the zone is for, e.g. no_stopping or crosswalk.")
-    polygon: list[Point] = Field(min_length=3, description="Polygon vertices in image pixels.")
+    kind: Literal["no_stopping", "no_parking"] = Field(
+        description="no_stopping: no halt beyond a short dwell (not even to drop off); "
+        "no_parking: stopping briefly is allowed, staying is not."
+    )
+    polygon: Polygon = Field(description="Zone area in image pixels.")
+    max_dwell_s: float = Field(
+        gt=0, description="Seconds a vehicle may stand still in the zone before it is an offence."
+    )
+    classes: VehicleClasses = Field(
+        default_factory=lambda: list(VEHICLE_CLASSES),
+        min_length=1,
+        description="Vehicle classes the zone applies to.",
+    )
+
+
+class SpeedLimit(StrictModel):
+    limit_kmh: float = Field(gt=0, le=200, description="Speed limit in km/h.")
+    lanes: list[str] = Field(default_factory=list, description="Lane ids; empty: every lane.")
+    classes: VehicleClasses = Field(
+        default_factory=list, description="Vehicle classes; empty: every class."
+    )
+
+
+class Calibration(StrictModel):
+    """Image-to-ground mapping for speeds and distances in metres."""
+
+    id: str = Field(description="Calibration id, recorded with every speed measured with it.")
+    date: date_type = Field(description="Day the calibration was surveyed.")
+    image_points: list[Point] = Field(min_length=4, description="Points in image pixels.")
+    ground_points: list[Point] = Field(
+        min_length=4, description="The same points on the ground, in metres (any flat frame)."
+    )
+
+    @model_validator(mode="after")
+    def _usable(self) -> Calibration:
+        if len(self.image_points) != len(self.ground_points):
+            raise ValueError(
+                f"calibration has {len(self.image_points)} image points but "
+                f"{len(self.ground_points)} ground points; they must pair up"
+            )
+        for name, points, tolerance in (
+            ("image_points", self.image_points, 2.0),
+            ("ground_points", self.ground_points, 0.05),
+        ):
+            if all_collinear(points, tolerance) or (
+                len(points) == 4 and collinear_triple(points, tolerance)
+            ):
+                raise ValueError(
+                    f"calibration {name} are collinear; a homography needs four points of "
+                    "which no three lie on one line"
+                )
+        return self
 
 
 class Scene(StrictModel):
+    image_size: tuple[int, int] | None = Field(
+        default=None,
+        description="Width, height of the camera's frames; when set, every point of the scene "
+        "must lie inside the image.",
+    )
     stop_line: StopLine | None = Field(default=None, description="Stop line of the approach.")
+    crosswalks: list[Crosswalk] = Field(default_factory=list, description="Pedestrian crossings.")
+    lanes: list[Lane] = Field(default_factory=list, description="Lanes of the approach.")
     signal_heads: list[SignalHead] = Field(default_factory=list, description="Signal heads.")
-    zones: list[Zone] = Field(default_factory=list, description="Zones of the scene.")
+    zones: list[Zone] = Field(default_factory=list, description="No-stopping/no-parking zones.")
+    calibration: Calibration | None = Field(
+        default=None, description="Ground calibration (needed for speeds)."
+    )
+    speed_limits: list[SpeedLimit] = Field(
+        default_factory=list,
+        description="Limits per lane and class; the most specific entry wins (lane and class, "
+        "then lane, then class, then one with neither).",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scene:
+        for kind, items in (
+            ("lanes", self.lanes),
+            ("zones", self.zones),
+            ("crosswalks", self.crosswalks),
+            ("signal_heads", self.signal_heads),
+        ):
+            ids = [item.id for item in items]
+            duplicates = sorted({i for i in ids if ids.count(i) > 1})
+            if duplicates:
+                raise ValueError(f"{kind} ids used twice: {duplicates}")
+        lane_ids = {lane.id for lane in self.lanes}
+        for head in self.signal_heads:
+            unknown = sorted(set(head.lanes) - lane_ids)
+            if unknown:
+                raise ValueError(f"signal head {head.id!r} controls unknown lanes {unknown}")
+        for limit in self.speed_limits:
+            unknown = sorted(set(limit.lanes) - lane_ids)
+            if unknown:
+                raise ValueError(f"speed limit names unknown lanes {unknown}")
+        if self.image_size is not None:
+            self._inside_image(*self.image_size)
+        return self
+
+    def _inside_image(self, width: int, height: int) -> None:
+        def check(where: str, points: list[Point] | tuple[Point, ...]) -> None:
+            for x, y in points:
+                if not (0 <= x <= width and 0 <= y <= height):
+                    raise ValueError(
+                        f"{where} point ({x:g}, {y:g}) is outside the {width}x{height} image"
+                    )
+
+        if self.stop_line is not None:
+            check("stop_line", self.stop_line.points)
+        for head in self.signal_heads:
+            x1, y1, x2, y2 = head.region
+            check(f"signal head {head.id!r} region", [(x1, y1), (x2, y2)])
+        for lane in self.lanes:
+            check(f"lane {lane.id!r} polygon", lane.polygon)
+        for zone in self.zones:
+            check(f"zone {zone.id!r} polygon", zone.polygon)
+        for crosswalk in self.crosswalks:
+            check(f"crosswalk {crosswalk.id!r} polygon", crosswalk.polygon)
+        if self.calibration is not None:
+            check("calibration image", self.calibration.image_points)
+
+    def lane(self, lane_id: str) -> Lane:
+        for lane in self.lanes:
+            if lane.id == lane_id:
+                return lane
+        raise KeyError(lane_id)
 
 
-class RedLightRule(StrictModel):
+class RuleBase(StrictModel):
+    min_track_frames: int = Field(
+        default=3, ge=1, description="Frames a track must be seen before it can trigger."
+    )
+    classes: VehicleClasses = Field(
+        default_factory=lambda: list(VEHICLE_CLASSES),
+        min_length=1,
+        description="Vehicle classes the rule applies to.",
+    )
+
+
+class RedLightRule(RuleBase):
     type: Literal["red_light"] = "red_light"
     signal_head: str | None = Field(
         default=None, description="Signal head that controls the line; default: the first one."
@@ -143,12 +374,101 @@ class RedLightRule(StrictModel):
     amber_grace_s: float = Field(
         default=0.0, ge=0, description="Seconds after red onset during which crossing is allowed."
     )
-    min_track_frames: int = Field(
-        default=3, ge=1, description="Frames a track must be seen before it can trigger."
+    exempt_lanes: list[str] = Field(
+        default_factory=list,
+        description="Lanes where crossing on red is allowed (e.g. a signed right turn on red).",
     )
 
 
-RuleConfig = Annotated[RedLightRule, Field(discriminator="type")]
+class StopLineRule(RuleBase):
+    type: Literal["stop_line"] = "stop_line"
+    signal_head: str | None = Field(
+        default=None, description="Signal head that controls the line; default: the first one."
+    )
+    max_stopped_s: float = Field(
+        default=3.0, gt=0, description="Seconds a vehicle may stand over the line/crossing on red."
+    )
+
+
+class WrongWayRule(RuleBase):
+    type: Literal["wrong_way"] = "wrong_way"
+    lanes: list[str] = Field(default_factory=list, description="Lanes checked; empty: all.")
+    min_distance_px: float = Field(
+        default=120.0, gt=0, description="Distance travelled against the lane before it counts."
+    )
+    min_duration_s: float = Field(
+        default=1.5, gt=0, description="Time travelling against the lane before it counts."
+    )
+    max_angle_deg: float = Field(
+        default=120.0,
+        gt=90,
+        le=180,
+        description="Motion more than this many degrees off every allowed direction is "
+        "against the lane.",
+    )
+
+
+class SpeedingRule(RuleBase):
+    type: Literal["speeding"] = "speeding"
+    tolerance_kmh: float = Field(default=3.0, ge=0, description="Allowed excess in km/h.")
+    tolerance_pct: float = Field(
+        default=0.0, ge=0, le=50, description="Allowed excess as % of the limit (added)."
+    )
+    window_s: float = Field(
+        default=1.0, gt=0, description="Speed is smoothed over this much track history."
+    )
+
+
+class DwellRule(RuleBase):
+    zones: list[str] = Field(
+        default_factory=list, description="Zone ids checked; empty: every zone of the rule's kind."
+    )
+    stationary_radius_px: float = Field(
+        default=12.0, gt=0, description="How far the anchor may wander while counted as still."
+    )
+    max_gap_s: float = Field(
+        default=2.0, ge=0, description="Occlusion gap a stay survives without restarting."
+    )
+
+
+class NoStoppingRule(DwellRule):
+    type: Literal["no_stopping"] = "no_stopping"
+
+
+class NoParkingRule(DwellRule):
+    type: Literal["no_parking"] = "no_parking"
+
+
+class RestrictedLaneRule(RuleBase):
+    type: Literal["restricted_lane"] = "restricted_lane"
+    lanes: list[str] = Field(default_factory=list, description="Lanes checked; empty: all.")
+    min_duration_s: float = Field(
+        default=1.0, ge=0, description="Time in the lane before it counts (not a lane change)."
+    )
+
+
+class OverloadedMotorbikeRule(RuleBase):
+    type: Literal["overloaded_motorbike"] = "overloaded_motorbike"
+    classes: VehicleClasses = Field(
+        default_factory=lambda: ["motorbike"], min_length=1, description="Two-wheelers checked."
+    )
+    max_riders: int = Field(default=2, ge=1, description="Riders allowed, driver included.")
+    min_frames: int = Field(
+        default=5, ge=1, description="Frames the excess must be seen on before it counts."
+    )
+
+
+RuleConfig = Annotated[
+    RedLightRule
+    | StopLineRule
+    | WrongWayRule
+    | SpeedingRule
+    | NoStoppingRule
+    | NoParkingRule
+    | RestrictedLaneRule
+    | OverloadedMotorbikeRule,
+    Field(discriminator="type"),
+]
 
 
 class CameraConfig(StrictModel):
@@ -164,6 +484,10 @@ class CameraConfig(StrictModel):
         multiple_of=32,
         description="This camera's detector input size (long side); default detector.input_size. "
         "Far or wide views need more (608 finds about twice the motorbikes of 416).",
+    )
+    timezone: str = Field(
+        default="Asia/Ho_Chi_Minh",
+        description="IANA time zone of the camera, for lanes' and zones' time windows.",
     )
     scene: Scene = Field(default_factory=Scene)
     rules: list[RuleConfig] = Field(default_factory=list, description="Rules checked.")
@@ -181,32 +505,155 @@ class CameraConfig(StrictModel):
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}, e.g. Asia/Ho_Chi_Minh") from None
+        return name
+
     @model_validator(mode="after")
     def _rules_fit_scene(self) -> CameraConfig:
-        heads = {h.id for h in self.scene.signal_heads}
-        for rule in self.rules:
-            if rule.type == "red_light":
-                if self.scene.stop_line is None:
-                    raise ValueError("rule red_light needs scene.stop_line")
-                if not heads:
-                    raise ValueError("rule red_light needs at least one scene.signal_heads entry")
-                if rule.signal_head is not None and rule.signal_head not in heads:
-                    raise ValueError(
-                        f"rule red_light names signal head {rule.signal_head!r}, "
-                        f"not among {sorted(heads)}"
-                    )
+        for index, rule in enumerate(self.rules):
+            problem = _rule_scene_problem(rule, self.scene)
+            if problem:
+                raise ValueError(f"rules.{index} ({rule.type}): {problem}")
         return self
 
 
+def _rule_scene_problem(rule: RuleConfig, scene: Scene) -> str | None:
+    """What the scene lacks for `rule`, or None."""
+    heads = {h.id for h in scene.signal_heads}
+    lanes = {lane.id for lane in scene.lanes}
+    if isinstance(rule, RedLightRule | StopLineRule):
+        if scene.stop_line is None:
+            return "needs scene.stop_line"
+        if not heads:
+            return "needs at least one scene.signal_heads entry"
+        if rule.signal_head is not None and rule.signal_head not in heads:
+            return f"names signal head {rule.signal_head!r}, not among {sorted(heads)}"
+    if isinstance(rule, RedLightRule):
+        unknown = sorted(set(rule.exempt_lanes) - lanes)
+        if unknown:
+            return f"exempt_lanes names unknown lanes {unknown}"
+    if isinstance(rule, WrongWayRule | RestrictedLaneRule):
+        if not scene.lanes:
+            return "needs scene.lanes"
+        unknown = sorted(set(rule.lanes) - lanes)
+        if unknown:
+            return f"lanes names unknown lanes {unknown}"
+    if isinstance(rule, SpeedingRule):
+        if scene.calibration is None:
+            return "needs scene.calibration"
+        if not scene.speed_limits:
+            return "needs at least one scene.speed_limits entry"
+    if isinstance(rule, NoStoppingRule | NoParkingRule):
+        of_kind = {z.id for z in scene.zones if z.kind == rule.type}
+        if not of_kind:
+            return f"needs at least one scene.zones entry of kind {rule.type}"
+        unknown = sorted(set(rule.zones) - of_kind)
+        if unknown:
+            return f"zones names {unknown}, not {rule.type} zones of this camera"
+    return None
+
+
+class LocalEvidenceStoreConfig(StrictModel):
+    """Evidence packages in a local directory (atomic writes, originals never overwritten)."""
+
+    type: Literal["local"] = "local"
+    path: Path | None = Field(
+        default=None, description="Directory of the evidence packages; unset: `evidence.path`."
+    )
+
+
+class S3EvidenceStoreConfig(StrictModel):
+    """Evidence packages in any S3-API object store (AWS S3, MinIO, SeaweedFS, ...)."""
+
+    type: Literal["s3"]
+    bucket: str = Field(min_length=3, max_length=63, description="Bucket; it must exist.")
+    prefix: str = Field(
+        default="", description="Key prefix of every package, e.g. `evidence/` (ends with /)."
+    )
+    endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint, e.g. http://minio:9000; unset: AWS."
+    )
+    region: str | None = Field(default=None, description="Region; unset: boto3's default.")
+    access_key_id: str | None = Field(
+        default=None, description="Access key; unset: boto3's chain (env AWS_ACCESS_KEY_ID, ...)."
+    )
+    secret_access_key: str | None = Field(
+        default=None,
+        description="Secret key; unset: boto3's chain (env AWS_SECRET_ACCESS_KEY, ...).",
+    )
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_is_a_folder(cls, prefix: str) -> str:
+        if prefix and (not prefix.endswith("/") or prefix.startswith("/") or ".." in prefix):
+            raise ValueError(f"prefix {prefix!r} must end with '/', not start with one, no '..'")
+        return prefix
+
+    @model_validator(mode="after")
+    def _keys_come_in_pairs(self) -> S3EvidenceStoreConfig:
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("set both access_key_id and secret_access_key, or neither")
+        return self
+
+
+EvidenceStoreConfig = Annotated[
+    LocalEvidenceStoreConfig | S3EvidenceStoreConfig, Field(discriminator="type")
+]
+
+SIGNING_KEY_NAME = "evidence-signing-ed25519.pem"
+
+
 class EvidenceConfig(StrictModel):
-    path: Path = Field(default=Path("evidence"), description="Local evidence directory.")
+    path: Path = Field(
+        default=Path("evidence"),
+        description="Local working directory: camera thumbnails and reference snapshots, "
+        "clips being cut, and the evidence packages themselves when the store is local.",
+    )
     frames_before: int = Field(default=1, ge=1, description="Key frames kept before an offence.")
+    store: EvidenceStoreConfig = Field(
+        default_factory=LocalEvidenceStoreConfig,
+        description="Where packages are kept: {type: local, path} or {type: s3, bucket, ...}.",
+    )
+    signing_key: Path | None = Field(
+        default=None,
+        description="Ed25519 private key (PEM) that signs every manifest; created with mode "
+        f"0600 on first use. Unset: `keys/{SIGNING_KEY_NAME}` next to `evidence.path`.",
+    )
+    clip_before_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=120,
+        description="Seconds of video before the offence in the package's clip (at most the "
+        "camera's source.buffer_seconds).",
+    )
+    clip_after_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="Seconds of video after the offence in the clip; the package is committed "
+        "once they have passed.",
+    )
+
+    @property
+    def signing_key_path(self) -> Path:
+        """The signing key file, explicit or the default next to the evidence directory."""
+        return self.signing_key or self.path.parent / "keys" / SIGNING_KEY_NAME
 
 
 class KafkaTopics(StrictModel):
     violations: str = "violations"
     camera_health: str = "camera-health"
     reviews: str = "reviews"
+    system_alerts: str = Field(
+        default="system-alerts",
+        description="Alerts about the installation itself, e.g. the evidence disk nearly full.",
+    )
 
 
 class KafkaConfig(StrictModel):
@@ -370,6 +817,51 @@ class HealthConfig(StrictModel):
     )
 
 
+class RetentionConfig(StrictModel):
+    """How long evidence is kept, and what goes first when the evidence disk fills up.
+
+    Ages count from the offence. Only decided violations lose evidence: a pending
+    one, or one an officer holds a claim on, keeps it whatever its age or the disk.
+    Deleting evidence keeps the violation row, its reviews and its evidence rows
+    (marked deleted, with when and why) for the audit trail.
+    """
+
+    enabled: bool = Field(default=True, description="Run retention in the worker.")
+    rejected_days: float | None = Field(
+        default=90,
+        gt=0,
+        description="Evidence of rejected violations is deleted this many days after the "
+        "offence; null keeps it for good.",
+    )
+    confirmed_days: float | None = Field(
+        default=1827,
+        gt=0,
+        description="Evidence of confirmed violations (the basis of fines) is kept this many "
+        "days after the offence, the legal period (default five years); null keeps it for good.",
+    )
+    min_free_fraction: float = Field(
+        default=0.05,
+        ge=0,
+        lt=1,
+        description="The evidence disk is nearly full when less than this fraction of it is free.",
+    )
+    min_free_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="The evidence disk is nearly full when fewer bytes than this are free "
+        "(the larger of the two limits applies).",
+    )
+    early_statuses: list[Literal["rejected", "confirmed"]] = Field(
+        default_factory=lambda: ["rejected"],
+        description="Statuses whose evidence may go before its age, oldest offence first, while "
+        "the disk is nearly full. Confirmed evidence backs fines: list it only where the law "
+        "allows.",
+    )
+    check_every_s: float = Field(
+        default=3600, gt=0, le=86400, description="Seconds between the worker's retention runs."
+    )
+
+
 class AppConfig(StrictModel):
     database_url: str = Field(
         default="sqlite:///trafficcam.db", description="SQLAlchemy URL (sqlite or postgresql)."
@@ -380,6 +872,7 @@ class AppConfig(StrictModel):
     plates: PlatesConfig = Field(default_factory=PlatesConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)
 
     @field_validator("database_url")
@@ -444,7 +937,18 @@ def _resolve_paths(config: AppConfig, base: Path) -> AppConfig:
         else camera
         for camera in config.cameras
     ]
-    evidence = config.evidence.model_copy(update={"path": resolve(config.evidence.path)})
+    store = config.evidence.store
+    if isinstance(store, LocalEvidenceStoreConfig) and store.path is not None:
+        store = store.model_copy(update={"path": resolve(store.path)})
+    evidence = config.evidence.model_copy(
+        update={
+            "path": resolve(config.evidence.path),
+            "store": store,
+            "signing_key": resolve(config.evidence.signing_key)
+            if config.evidence.signing_key is not None
+            else None,
+        }
+    )
     return config.model_copy(
         update={"database_url": database_url, "evidence": evidence, "cameras": cameras}
     )

@@ -63,3 +63,87 @@ def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, 
     inter = max(0.0, ix2 - ix1) * max(0.0, iy2 - iy1)
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
+
+
+def polygon_area(points: list[Point] | tuple[Point, ...]) -> float:
+    """Signed area (shoelace); positive when the vertices run anticlockwise on screen axes."""
+    total = 0.0
+    for i, (x1, y1) in enumerate(points):
+        x2, y2 = points[(i + 1) % len(points)]
+        total += x1 * y2 - x2 * y1
+    return total / 2.0
+
+
+def _segments_cross(a: Point, b: Point, c: Point, d: Point) -> bool:
+    """Whether segments ab and cd properly cross (touching at an end does not count)."""
+    d1, d2 = _cross(c, d, a), _cross(c, d, b)
+    d3, d4 = _cross(a, b, c), _cross(a, b, d)
+    return d1 * d2 < 0 and d3 * d4 < 0
+
+
+def polygon_problem(points: list[Point] | tuple[Point, ...]) -> str | None:
+    """Why a list of vertices is not a usable closed polygon, or None when it is.
+
+    The last vertex joins the first, so a polygon need not repeat its first point;
+    it does not close when it has no area or its edges cross each other.
+    """
+    unique = list(dict.fromkeys(points))
+    if len(unique) < 3:
+        return "polygon needs at least 3 distinct vertices"
+    if abs(polygon_area(points)) < 1.0:
+        return "polygon does not close: its vertices enclose no area (all on one line?)"
+    n = len(points)
+    for i in range(n):
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue  # neighbouring edges through the closing vertex
+            a, b = points[i], points[(i + 1) % n]
+            c, d = points[j], points[(j + 1) % n]
+            if _segments_cross(a, b, c, d):
+                return f"polygon does not close cleanly: edge {i + 1} crosses edge {j + 1}"
+    return None
+
+
+def point_in_polygon(point: Point, polygon: list[Point] | tuple[Point, ...]) -> bool:
+    """Ray casting; points on an edge may fall either way."""
+    x, y = point
+    inside = False
+    n = len(polygon)
+    for i in range(n):
+        x1, y1 = polygon[i]
+        x2, y2 = polygon[(i + 1) % n]
+        if (y1 > y) != (y2 > y):
+            x_at = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+            if x < x_at:
+                inside = not inside
+    return inside
+
+
+def collinear_triple(points: list[Point] | tuple[Point, ...], tolerance: float = 1.0) -> bool:
+    """Whether any three of the points lie on one line (within `tolerance` pixels/metres).
+
+    A homography needs four points of which no three are collinear.
+    """
+    n = len(points)
+    for i in range(n):
+        for j in range(i + 1, n):
+            a, b = points[i], points[j]
+            length = ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5
+            if length == 0:
+                return True
+            for k in range(j + 1, n):
+                if abs(_cross(a, b, points[k])) / length <= tolerance:
+                    return True
+    return False
+
+
+def all_collinear(points: list[Point] | tuple[Point, ...], tolerance: float = 1.0) -> bool:
+    """Whether every point lies within `tolerance` of the line through the farthest pair."""
+    pairs = [(a, b) for i, a in enumerate(points) for b in points[i + 1 :]]
+    if not pairs:
+        return True
+    a, b = max(pairs, key=lambda p: (p[1][0] - p[0][0]) ** 2 + (p[1][1] - p[0][1]) ** 2)
+    length = ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5
+    if length == 0:
+        return True
+    return all(abs(_cross(a, b, p)) / length <= tolerance for p in points)

@@ -20,6 +20,8 @@ class TrackPoint:
     """Stream time in seconds."""
     wall_time: datetime
     box: Box
+    ground: Point | None = None
+    """Anchor on the ground in metres, when the camera is calibrated."""
 
     @property
     def anchor(self) -> Point:
@@ -58,14 +60,23 @@ class TrackHistory:
         track_ids: list[int],
         boxes: list[Box],
         classes: list[str],
+        grounds: list[Point | None] | None = None,
     ) -> list[TrackState]:
-        """Record one frame's tracks; returns the states seen on this frame."""
+        """Record one frame's tracks; returns the states seen on this frame.
+
+        `grounds` holds each box's anchor in ground metres when the camera is calibrated.
+        """
         seen = []
-        for track_id, box, vehicle_class in zip(track_ids, boxes, classes, strict=True):
+        ground_points = grounds if grounds is not None else [None] * len(track_ids)
+        for track_id, box, vehicle_class, ground in zip(
+            track_ids, boxes, classes, ground_points, strict=True
+        ):
             state = self._tracks.get(track_id)
             if state is None:
                 state = self._tracks[track_id] = TrackState(track_id, vehicle_class)
-            state.points.append(TrackPoint(seq=seq, t=t, wall_time=wall_time, box=box))
+            state.points.append(
+                TrackPoint(seq=seq, t=t, wall_time=wall_time, box=box, ground=ground)
+            )
             state.frames_seen += 1
             seen.append(state)
         stale = [tid for tid, s in self._tracks.items() if t - s.last.t > self.forget_s]

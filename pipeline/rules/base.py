@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
 
 from pipeline.signal import SignalState
-from pipeline.track_history import TrackPoint, TrackState
+from pipeline.track_history import Box, TrackPoint, TrackState
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class FrameContext:
     tracks: list[TrackState]
     """Tracks seen on this frame, with their history."""
     signals: dict[str, SignalState]
+    wall_time: datetime | None = None
+    """UTC wall-clock time of the frame (for lanes' and zones' time windows)."""
+    riders: dict[int, list[Box]] = field(default_factory=dict)
+    """Motorbike track id -> boxes of the persons riding it on this frame."""
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pipeline.config import RedLightRule, Scene
+from pipeline.config import RedLightRule
 from pipeline.geometry import DirectedLine
 from pipeline.rules.base import FrameContext, ViolationCandidate
+from pipeline.scene import SceneGeometry
 from pipeline.signal import Phase
 from pipeline.track_history import TrackPoint
 
@@ -37,11 +38,15 @@ class RedLight:
     type = "red_light"
     version = RULE_VERSION
 
-    def __init__(self, config: RedLightRule, scene: Scene) -> None:
+    def __init__(self, config: RedLightRule, geometry: SceneGeometry) -> None:
+        scene = geometry.scene
         if scene.stop_line is None or not scene.signal_heads:
             raise ValueError("red_light needs a stop line and a signal head")
         self.config = config
+        self.geometry = geometry
         self.signal_head = config.signal_head or scene.signal_heads[0].id
+        head = next(h for h in scene.signal_heads if h.id == self.signal_head)
+        self.controlled_lanes = set(head.lanes)
         a, b = scene.stop_line.points
         self.line = DirectedLine(a, b, scene.stop_line.junction_side)
         self._flagged: set[int] = set()
@@ -55,8 +60,18 @@ class RedLight:
                 continue
             if track.frames_seen < self.config.min_track_frames:
                 continue
+            if track.vehicle_class not in self.config.classes:
+                continue
             crossing_t = self._crossing_time(previous, track.last)
             if crossing_t is None:
+                continue
+            lane = self.geometry.lane_at(previous.anchor)
+            lane_id = lane.id if lane is not None else None
+            if lane_id is not None and (
+                lane_id in self.config.exempt_lanes
+                or (self.controlled_lanes and lane_id not in self.controlled_lanes)
+            ):
+                # A signed turn on red, or a lane another head controls.
                 continue
             signal = ctx.signals.get(self.signal_head)
             if signal is None or signal.phase is not Phase.RED or signal.since is None:
@@ -91,6 +106,7 @@ class RedLight:
                         "red_onset_stream_s": round(signal.since, 3),
                         "stream_time_s": round(crossing_t, 3),
                         "amber_grace_s": self.config.amber_grace_s,
+                        "lane": lane_id,
                     },
                 )
             )

@@ -83,6 +83,25 @@ class Layout:
         r = self.lamp_radius + 2
         return (centres[0][0] - r, centres[0][1] - r, centres[2][0] + r, centres[2][1] + r)
 
+    def lane_polygon(self, name: str) -> list[tuple[int, int]]:
+        """The lane's area across the whole frame: kerb or road edge to the divider."""
+        divider = self.lane_divider_y
+        top, bottom = (
+            (self.road_top, divider) if name == self.lanes[0].name else (divider, self.road_bottom)
+        )
+        return [(0, top), (self.width, top), (self.width, bottom), (0, bottom)]
+
+    def lanes_config(self) -> list[dict[str, object]]:
+        """Config entries for both lanes, traffic driving left to right."""
+        return [
+            {
+                "id": lane.name,
+                "polygon": [list(p) for p in self.lane_polygon(lane.name)],
+                "directions": [[[100, lane.ground_y], [self.width - 100, lane.ground_y]]],
+            }
+            for lane in self.lanes
+        ]
+
     def lane(self, name: str) -> Lane:
         """Return the lane called `name`."""
         for lane in self.lanes:

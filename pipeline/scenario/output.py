@@ -68,16 +68,16 @@ class VideoWriter:
 
 
 def truth_document(script: Script) -> dict[str, Any]:
-    """The `truth.yaml` content: exactly the red-light crossings."""
+    """The `truth.yaml` content: exactly the offences staged in the script."""
     return {
         "violations": [
             {
-                "rule": "red_light",
-                "t_start": round(max(0.0, c.t - TRUTH_WINDOW_S), 2),
-                "t_end": round(c.t + TRUTH_WINDOW_S, 2),
-                "vehicle": c.vehicle.kind,
+                "rule": o.rule,
+                "t_start": round(o.t_start, 2),
+                "t_end": round(o.t_end, 2),
+                "vehicle": o.kind,
             }
-            for c in script.violations()
+            for o in script.truth(TRUTH_WINDOW_S)
         ]
     }
 
@@ -102,14 +102,15 @@ def config_document(script: Script, video_name: str, input_size: int) -> dict[st
                 "source": {"url": video_name, "loop": False, "realtime": False},
                 "analysis_fps": script.fps,
                 "scene": {
+                    "image_size": [layout.width, layout.height],
                     "stop_line": {
                         "points": [[x1, y1], [x2, y2]],
                         "junction_side": list(layout.junction_point),
                     },
                     "signal_heads": [{"id": "main", "region": list(layout.lamp_region())}],
-                    "zones": [],
+                    **script.scene,
                 },
-                "rules": [{"type": "red_light", "amber_grace_s": 0.0}],
+                "rules": [dict(rule) for rule in script.rules],
             }
         ],
     }

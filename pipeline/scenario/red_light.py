@@ -83,4 +83,5 @@ def build(seed: int = 0) -> Script:
         duration_s=DURATION_S,
         vehicles=tuple(vehicles),
         seed=seed,
+        scene={"lanes": layout.lanes_config()},
     )

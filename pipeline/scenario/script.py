@@ -8,7 +8,8 @@ the sprites, so it is exact by construction.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,8 @@ class Vehicle:
         lane: Lane name in the layout.
         width: Width in pixels in the near lane (scaled by the lane's `scale`).
         motion: Anchor position over time.
+        flip: Drives right to left: the sprite is mirrored (its photo faces left
+            to right). Its motion's speed is then negative.
     """
 
     id: str
@@ -43,6 +46,26 @@ class Vehicle:
     lane: str
     width: int
     motion: Motion
+    flip: bool = False
+
+
+@dataclass(frozen=True)
+class Offence:
+    """A violation staged in the scenario, as the truth file lists it.
+
+    Attributes:
+        rule: Rule type that should report it.
+        vehicle: Id of the offending vehicle.
+        kind: Its class.
+        t_start: Earliest video time the rule may report it.
+        t_end: Latest video time the rule may report it.
+    """
+
+    rule: str
+    vehicle: str
+    kind: str
+    t_start: float
+    t_end: float
 
 
 @dataclass(frozen=True)
@@ -89,6 +112,10 @@ class Script:
         duration_s: Video length.
         vehicles: The vehicles, in any order.
         seed: Seed of the street texture (vehicle jitter is already in `vehicles`).
+        rules: Rule configs written to the camera config (`type` plus parameters).
+        scene: Scene config entries besides the stop line and signal head (lanes,
+            zones, calibration, speed limits), in config form.
+        offences: What the truth file lists; empty means the red-light crossings.
     """
 
     name: str
@@ -98,6 +125,9 @@ class Script:
     duration_s: float
     vehicles: tuple[Vehicle, ...]
     seed: int
+    rules: tuple[dict[str, Any], ...] = ({"type": "red_light", "amber_grace_s": 0.0},)
+    scene: dict[str, Any] = field(default_factory=dict)
+    offences: tuple[Offence, ...] = ()
 
     @property
     def n_frames(self) -> int:
@@ -117,6 +147,25 @@ class Script:
         """Crossings on red: the offences the pipeline should find, and only these."""
         return [c for c in self.crossings() if c.phase == "red"]
 
+    def truth(self, window_s: float = 0.5) -> list[Offence]:
+        """The offences the pipeline should report, and only these.
+
+        Scenarios that stage other rules list them in `offences`; a red-light scene
+        derives them from its crossings on red, `window_s` either side of each.
+        """
+        if self.offences:
+            return sorted(self.offences, key=lambda o: o.t_start)
+        return [
+            Offence(
+                "red_light",
+                c.vehicle.id,
+                c.vehicle.kind,
+                max(0.0, c.t - window_s),
+                c.t + window_s,
+            )
+            for c in self.violations()
+        ]
+
     def render(self, sprites: dict[str, Sprite]) -> Iterator[tuple[Image, FrameTruth]]:
         """Yield each frame with its ground truth.
 
@@ -126,7 +175,9 @@ class Script:
         layout = self.layout
         street = paint_street(layout, np.random.default_rng(self.seed))
         scaled = {
-            v.id: scale_sprite(sprites[v.kind], round(v.width * layout.lane(v.lane).scale))
+            v.id: _mirrored(
+                scale_sprite(sprites[v.kind], round(v.width * layout.lane(v.lane).scale)), v.flip
+            )
             for v in self.vehicles
         }
         # Paint the far lane first so nearer vehicles occlude farther ones.
@@ -147,3 +198,14 @@ class Script:
                 inside = x1 >= 0 and y1 >= 0 and x2 <= layout.width and y2 <= layout.height
                 boxes.append((vehicle, box, inside))
             yield frame, FrameTruth(index, t, phase, boxes)
+
+
+def _mirrored(sprite: Sprite, flip: bool) -> Sprite:
+    """The sprite facing the other way, for vehicles driving right to left."""
+    if not flip:
+        return sprite
+    return Sprite(
+        sprite.name,
+        np.ascontiguousarray(sprite.bgr[:, ::-1]),
+        np.ascontiguousarray(sprite.alpha[:, ::-1]),
+    )

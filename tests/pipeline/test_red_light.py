@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from pipeline.config import RedLightRule, Scene, SignalHead, StopLine
+from pipeline.config import Lane, RedLightRule, Scene, SignalHead, StopLine
 from pipeline.rules.base import FrameContext
 from pipeline.rules.red_light import RedLight
+from pipeline.scene import SceneGeometry
 from pipeline.signal import Phase, SignalState
 from pipeline.track_history import TrackHistory
 
@@ -17,7 +18,22 @@ SCENE = Scene(
     stop_line=StopLine(points=((100, 400), (1100, 400)), junction_side=(600, 100)),
     signal_heads=[SignalHead(id="main", region=(0, 0, 10, 10))],
 )
+GEOMETRY = SceneGeometry(SCENE)
 IMAGE = np.zeros((8, 8, 3), np.uint8)
+
+# Two lanes side by side, both driving up the image (decreasing y) over the line.
+LANES = [
+    Lane(
+        id="left",
+        polygon=[(100, 200), (600, 200), (600, 700), (100, 700)],
+        directions=[((350, 650), (350, 250))],
+    ),
+    Lane(
+        id="right",
+        polygon=[(600, 200), (1100, 200), (1100, 700), (600, 700)],
+        directions=[((850, 650), (850, 250))],
+    ),
+]
 
 
 def drive(
@@ -53,7 +69,7 @@ RED_SINCE_0 = SignalState(Phase.RED, 0.0)
 
 
 def test_crossing_on_red_is_flagged_once_with_time_into_red() -> None:
-    rule = RedLight(RedLightRule(), SCENE)
+    rule = RedLight(RedLightRule(), GEOMETRY)
     ys = [460, 440, 420, 405, 395, 380, 360, 340]
     found = drive(rule, {1: ys}, SignalState(Phase.RED, -2.0))
     assert len(found) == 1
@@ -67,52 +83,52 @@ def test_crossing_on_red_is_flagged_once_with_time_into_red() -> None:
 
 
 def test_before_key_frame_is_at_most_a_second_before_the_crossing() -> None:
-    rule = RedLight(RedLightRule(), SCENE)
+    rule = RedLight(RedLightRule(), GEOMETRY)
     ys = [700, 650, 600, 560, 520, 490, 460, 440, 420, 405, 395, 380]
     (v,) = drive(rule, {1: ys}, SignalState(Phase.RED, -2.0))
     assert v.offence_t == pytest.approx(0.95)
     assert v.before.t == pytest.approx(0.0)
     assert v.after.seq == 10
-    (w,) = drive(RedLight(RedLightRule(), SCENE), {1: [800, *ys]}, SignalState(Phase.RED, -2.0))
+    (w,) = drive(RedLight(RedLightRule(), GEOMETRY), {1: [800, *ys]}, SignalState(Phase.RED, -2.0))
     assert w.before.t == pytest.approx(0.1) and w.before.box[3] == 700
 
 
 @pytest.mark.parametrize("phase", [Phase.GREEN, Phase.AMBER, Phase.UNKNOWN])
 def test_crossing_when_not_red_is_not_flagged(phase: Phase) -> None:
-    rule = RedLight(RedLightRule(), SCENE)
+    rule = RedLight(RedLightRule(), GEOMETRY)
     assert drive(rule, {1: [460, 430, 410, 390, 370]}, SignalState(phase, 0.0)) == []
 
 
 def test_vehicle_already_past_the_line_is_not_flagged() -> None:
-    rule = RedLight(RedLightRule(), SCENE)
+    rule = RedLight(RedLightRule(), GEOMETRY)
     assert drive(rule, {1: [390, 370, 350, 330, 310]}, RED_SINCE_0) == []
 
 
 def test_stopping_before_the_line_is_not_flagged() -> None:
-    rule = RedLight(RedLightRule(), SCENE)
+    rule = RedLight(RedLightRule(), GEOMETRY)
     assert drive(rule, {1: [460, 440, 420, 410, 405, 405, 405, 405]}, RED_SINCE_0) == []
 
 
 def test_amber_grace_excuses_early_crossings() -> None:
     ys = [460, 440, 420, 405, 395, 380]
-    strict = RedLight(RedLightRule(amber_grace_s=0.0), SCENE)
-    lenient = RedLight(RedLightRule(amber_grace_s=1.0), SCENE)
+    strict = RedLight(RedLightRule(amber_grace_s=0.0), GEOMETRY)
+    lenient = RedLight(RedLightRule(amber_grace_s=1.0), GEOMETRY)
     assert len(drive(strict, {1: ys}, RED_SINCE_0)) == 1
     assert drive(lenient, {1: ys}, RED_SINCE_0) == []
 
 
 def test_young_track_cannot_trigger() -> None:
-    rule = RedLight(RedLightRule(min_track_frames=5), SCENE)
+    rule = RedLight(RedLightRule(min_track_frames=5), GEOMETRY)
     assert drive(rule, {1: [410, 390, 370]}, RED_SINCE_0) == []
 
 
 def test_crossing_beyond_the_line_ends_is_ignored() -> None:
-    rule = RedLight(RedLightRule(), SCENE)
+    rule = RedLight(RedLightRule(), GEOMETRY)
     assert drive(rule, {1: [460, 440, 420, 405, 395, 380]}, RED_SINCE_0, x=1400) == []
 
 
 def test_id_switch_at_the_line_does_not_flag_twice() -> None:
-    rule = RedLight(RedLightRule(), SCENE)
+    rule = RedLight(RedLightRule(), GEOMETRY)
     # track 1 crosses, is lost; the same vehicle reappears as track 2 just behind
     # the line and "crosses" again a moment later.
     t1 = [460, 440, 420, 405, 395, None, None, None]
@@ -122,7 +138,31 @@ def test_id_switch_at_the_line_does_not_flag_twice() -> None:
 
 
 def test_two_vehicles_side_by_side_are_both_flagged() -> None:
-    rule = RedLight(RedLightRule(), SCENE)
+    rule = RedLight(RedLightRule(), GEOMETRY)
     history_a = drive(rule, {1: [460, 430, 410, 390, 370]}, RED_SINCE_0, x=300)
     history_b = drive(rule, {2: [460, 430, 410, 390, 370]}, RED_SINCE_0, x=900)
     assert len(history_a) == 1 and len(history_b) == 1
+
+
+def test_exempt_lane_may_cross_on_red_and_the_other_lane_may_not() -> None:
+    scene = SCENE.model_copy(update={"lanes": LANES})
+    rule = RedLight(RedLightRule(exempt_lanes=["right"]), SceneGeometry(scene))
+    ys = [460, 440, 420, 405, 395, 380]
+    assert drive(rule, {1: ys}, RED_SINCE_0, x=900) == []
+    (found,) = drive(rule, {2: ys}, RED_SINCE_0, x=300)
+    assert found.measurements["lane"] == "left"
+
+
+def test_head_controlling_one_lane_ignores_the_other() -> None:
+    head = SignalHead(id="main", region=(0, 0, 10, 10), lanes=["left"])
+    scene = SCENE.model_copy(update={"lanes": LANES, "signal_heads": [head]})
+    rule = RedLight(RedLightRule(), SceneGeometry(scene))
+    ys = [460, 440, 420, 405, 395, 380]
+    assert drive(rule, {1: ys}, RED_SINCE_0, x=900) == []
+    assert len(drive(rule, {2: ys}, RED_SINCE_0, x=300)) == 1
+
+
+def test_classes_not_covered_by_the_rule_are_ignored() -> None:
+    rule = RedLight(RedLightRule(classes=["car"]), GEOMETRY)
+    ys = [460, 440, 420, 405, 395, 380]
+    assert drive(rule, {1: ys}, RED_SINCE_0, classes={1: "bus"}) == []

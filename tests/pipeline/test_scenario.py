@@ -122,7 +122,7 @@ def test_config_has_the_documented_keys(scenario: ScenarioFiles) -> None:
     [camera] = data["cameras"]
     assert camera["source"] == {"url": "video.mp4", "loop": False, "realtime": False}
     assert camera["rules"] == [{"type": "red_light", "amber_grace_s": 0.0}]
-    assert set(camera["scene"]) == {"stop_line", "signal_heads", "zones"}
+    assert set(camera["scene"]) == {"image_size", "stop_line", "signal_heads", "lanes"}
     config = parse_config(data, source=str(scenario.config), base=scenario.config.parent)
     assert Path(config.cameras[0].source.url) == scenario.video.resolve()
 
