@@ -1,6 +1,13 @@
 """Signal state read from the image of a signal head.
 
-The lit lamp is the one with the most bright, saturated pixels of its colour.
+A lit lamp is a round bright blob whose body or halo has the lamp's colour:
+- Round, because 7-segment countdown digits often sit beside the lamps in the
+  same region, lit red or green; their segments are thin bars and whole digits
+  are tall, holed shapes, so a shape test keeps them from being read as a lamp.
+- Body *or halo*, because at night a lamp's core saturates to white and only
+  the glow around it keeps the colour; a bright blob with no colour around it is
+  a headlight or sun glint, not a lamp.
+
 Real LED heads read dark for whole seconds against the camera's exposure, so a
 dark reading is `unknown`, never green, and a short dark spell keeps the phase
 that was showing.
@@ -9,12 +16,15 @@ that was showing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 import cv2
 import numpy as np
 
 Box = tuple[float, float, float, float]
+SignalSource = Literal["image", "controller"]
 
 
 class Phase(StrEnum):
@@ -30,8 +40,121 @@ _HUE_RANGES: dict[Phase, tuple[tuple[int, int], ...]] = {
     Phase.AMBER: ((10, 34),),
     Phase.GREEN: ((40, 95),),
 }
+_LAMP_PHASES = (Phase.RED, Phase.AMBER, Phase.GREEN)
 _MIN_SATURATION = 110
 _MIN_VALUE = 150
+# A blown-out core: nearly white, whatever its hue.
+_CORE_VALUE = 230
+# A halo is dimmer and paler than a lit lens seen by day. At night (a dark
+# frame) it is dimmer still; by day so dim a colour is an unlit tinted lens.
+_HALO_SATURATION = 90
+_HALO_VALUE = 100
+_NIGHT_HALO_VALUE = 45
+_NIGHT_FRAME_VALUE = 60
+"""A frame whose median brightness (HSV value) is below this is a night frame."""
+# Share of a blob and its halo ring that must carry a lamp colour; below it the
+# blob is white light (headlight, glint on the housing).
+_MIN_COLOURED_SHARE = 0.15
+# Shape limits of a lamp: a disc has aspect 1, solidity ~1 and fills pi/4 of its
+# box. A 7-segment digit is taller than wide (about 0.55), holed or bent (low
+# solidity); one segment is a bar (aspect ~0.2).
+_MIN_ASPECT = 0.65
+_MIN_SOLIDITY = 0.8
+_MIN_EXTENT = 0.5
+# Below this many pixels there are too few to judge a shape; take it on colour.
+_MIN_SHAPED_AREA = 30
+
+
+@dataclass(frozen=True)
+class LampBlob:
+    """One bright blob in a signal head region, as `lamp_blobs` judged it.
+
+    Attributes:
+        phase: The lamp colour it carries, UNKNOWN for white light.
+        area: Pixels of the blob.
+        centre: x, y in region pixels.
+        round: Whether its shape passes for a lamp (not a digit or a bar).
+    """
+
+    phase: Phase
+    area: int
+    centre: tuple[float, float]
+    round: bool
+
+
+def _hue_mask(hue: np.ndarray, phase: Phase) -> np.ndarray:
+    return np.logical_or.reduce([(hue >= lo) & (hue <= hi) for lo, hi in _HUE_RANGES[phase]])
+
+
+def _is_round(component: np.ndarray, area: int) -> bool:
+    """Aspect, solidity and extent of one component's mask against a disc's."""
+    if area < _MIN_SHAPED_AREA:
+        return True
+    ys, xs = np.nonzero(component)
+    height, width = int(ys.max() - ys.min() + 1), int(xs.max() - xs.min() + 1)
+    if min(height, width) / max(height, width) < _MIN_ASPECT:
+        return False
+    if area / (height * width) < _MIN_EXTENT:
+        return False
+    contours, _ = cv2.findContours(
+        component.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
+    # Contours run through pixel centres, so a convex blob's pixel count exceeds
+    # its hull's area; a ring-shaped or bent digit falls well short of it.
+    hull_area = cv2.contourArea(cv2.convexHull(np.vstack(contours)))
+    return area >= _MIN_SOLIDITY * hull_area
+
+
+def is_night(image: np.ndarray) -> bool:
+    """Whether the whole frame is dark (night exposure), judged on a coarse sample of it."""
+    sample = np.ascontiguousarray(image[::8, ::8])
+    return float(np.median(sample.max(axis=2))) < _NIGHT_FRAME_VALUE
+
+
+def lamp_blobs(image: np.ndarray, region: Box) -> list[LampBlob]:
+    """Every bright blob in `region`, with its colour and whether it is lamp-shaped.
+
+    Args:
+        image: BGR frame.
+        region: x1, y1, x2, y2 pixel box around the lamps.
+
+    Returns:
+        Blobs, largest first; empty when the region is dark or outside the image.
+    """
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = (int(round(v)) for v in region)
+    x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+    if x2 <= x1 or y2 <= y1:
+        return []
+    hsv = cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2HSV)
+    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    lit = ((sat >= _MIN_SATURATION) & (val >= _MIN_VALUE)) | (val >= _CORE_VALUE)
+    halo_value = _NIGHT_HALO_VALUE if is_night(image) else _HALO_VALUE
+    halo = (sat >= _HALO_SATURATION) & (val >= halo_value)
+    colour_masks = {phase: _hue_mask(hue, phase) for phase in _LAMP_PHASES}
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(
+        lit.astype(np.uint8), connectivity=8
+    )
+    blobs = []
+    for label in range(1, count):
+        area = int(stats[label, cv2.CC_STAT_AREA])
+        component = labels == label
+        # The ring a halo would light: about half the blob's radius around it.
+        reach = max(2, int(round(0.5 * np.sqrt(area / np.pi))))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+        around = cv2.dilate(component.astype(np.uint8), kernel).astype(bool)
+        coloured = around & halo
+        votes = {
+            phase: int(np.count_nonzero(coloured & mask)) for phase, mask in colour_masks.items()
+        }
+        best = max(votes, key=lambda phase: votes[phase])
+        phase = (
+            best if votes[best] >= _MIN_COLOURED_SHARE * np.count_nonzero(around) else Phase.UNKNOWN
+        )
+        cx, cy = centroids[label]
+        blobs.append(LampBlob(phase, area, (float(cx), float(cy)), _is_round(component, area)))
+    blobs.sort(key=lambda blob: blob.area, reverse=True)
+    return blobs
 
 
 def classify_lamp(image: np.ndarray, region: Box, *, min_fraction: float = 0.015) -> Phase:
@@ -39,39 +162,36 @@ def classify_lamp(image: np.ndarray, region: Box, *, min_fraction: float = 0.015
 
     Args:
         image: BGR frame.
-        region: x1, y1, x2, y2 pixel box around the lamps.
+        region: x1, y1, x2, y2 pixel box around the lamps (a countdown display
+            beside them may lie inside it).
         min_fraction: share of the region's pixels a lit lamp must cover.
 
     Returns:
-        The colour with the most lit pixels, or UNKNOWN when nothing is lit.
+        The colour of the largest round, coloured blob, or UNKNOWN when no lamp is lit.
     """
-    h, w = image.shape[:2]
-    x1, y1, x2, y2 = (int(round(v)) for v in region)
-    x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
-    if x2 <= x1 or y2 <= y1:
-        return Phase.UNKNOWN
-    hsv = cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2HSV)
-    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    lit = (sat >= _MIN_SATURATION) & (val >= _MIN_VALUE)
-    counts = {
-        phase: int(
-            np.count_nonzero(
-                lit & np.logical_or.reduce([(hue >= lo) & (hue <= hi) for lo, hi in ranges])
-            )
-        )
-        for phase, ranges in _HUE_RANGES.items()
-    }
-    best = max(counts, key=lambda phase: counts[phase])
-    if counts[best] < min_fraction * hue.size:
-        return Phase.UNKNOWN
-    return best
+    x1, y1, x2, y2 = region
+    least = min_fraction * max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    for blob in lamp_blobs(image, region):
+        if blob.round and blob.phase is not Phase.UNKNOWN and blob.area >= least:
+            return blob.phase
+    return Phase.UNKNOWN
 
 
 @dataclass(frozen=True)
 class SignalState:
+    """A head's phase as the rules see it.
+
+    Attributes:
+        phase: red, amber, green or unknown.
+        since: Stream time (s) the phase began; None while unknown.
+        source: What gave the phase: the image of the head, or its controller.
+        changed_at: UTC wall-clock time of the change, as the controller reported it.
+    """
+
     phase: Phase
     since: float | None
-    """Stream time (s) the phase began; None while unknown."""
+    source: SignalSource = "image"
+    changed_at: datetime | None = None
 
     def time_in_phase(self, t: float) -> float | None:
         return None if self.since is None else t - self.since
