@@ -3,11 +3,13 @@
 A predicted violation matches a truth entry of the same rule when its offence
 time (seconds from the start of the video) falls within
 `[t_start - 1 s, t_end + 1 s]`; each truth entry matches at most one prediction.
+Every miss and false alarm is kept with its time, so a person can look at the video
+there.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,8 @@ class Prediction:
     rule: str
     t: float
     vehicle: str
+    explanation: str = ""
+    track_id: int | None = None
 
 
 @dataclass
@@ -53,6 +57,10 @@ class RuleScore:
     tp: int = 0
     fp: int = 0
     fn: int = 0
+    misses: list[TruthViolation] = field(default_factory=list)
+    """Truth entries no prediction matched, for a person to look at."""
+    false_alarms: list[Prediction] = field(default_factory=list)
+    """Predictions that matched no truth entry."""
 
     @property
     def precision(self) -> float:
@@ -69,7 +77,34 @@ class RuleScore:
             "fn": self.fn,
             "precision": round(self.precision, 4),
             "recall": round(self.recall, 4),
+            "misses": [
+                {"t_start": m.t_start, "t_end": m.t_end, "vehicle": m.vehicle} for m in self.misses
+            ],
+            "false_alarms": [
+                {
+                    "t": round(p.t, 2),
+                    "vehicle": p.vehicle,
+                    "track_id": p.track_id,
+                    "explanation": p.explanation,
+                }
+                for p in self.false_alarms
+            ],
         }
+
+    def report_lines(self, rule: str) -> list[str]:
+        """One line per miss and false alarm, with times, for the console."""
+        lines = [
+            f"  miss        {rule}: {m.vehicle or 'vehicle'} expected "
+            f"{m.t_start:.2f}-{m.t_end:.2f} s, not reported"
+            for m in self.misses
+        ]
+        lines += [
+            f"  false alarm {rule}: {p.vehicle} at {p.t:.2f} s"
+            + (f" (track {p.track_id})" if p.track_id is not None else "")
+            + (f": {p.explanation}" if p.explanation else "")
+            for p in self.false_alarms
+        ]
+        return lines
 
 
 def score(predictions: list[Prediction], truth: Truth) -> dict[str, RuleScore]:
@@ -93,10 +128,12 @@ def score(predictions: list[Prediction], truth: Truth) -> dict[str, RuleScore]:
             )
             if match is None:
                 result.fp += 1
+                result.false_alarms.append(prediction)
             else:
                 used.add(match)
                 result.tp += 1
         result.fn = len(wanted) - len(used)
+        result.misses = [entry for i, entry in enumerate(wanted) if i not in used]
         scores[rule] = result
     return scores
 

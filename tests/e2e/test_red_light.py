@@ -75,6 +75,8 @@ def test_eval_finds_every_red_light_violation_and_nothing_else(red_light: Scenar
         "fn": 0,
         "precision": 1.0,
         "recall": 1.0,
+        "misses": [],
+        "false_alarms": [],
     }
     assert report["frames"] >= 400 and report["seconds"] > 0
 

@@ -45,3 +45,19 @@ def test_truth_file_with_unknown_key_is_refused(tmp_path: Path) -> None:
         load_truth(path)
     path.write_text("violations:\n  - {rule: red_light, t_start: 1, t_end: 2, vehicle: car}\n")
     assert load_truth(path).violations[0].vehicle == "car"
+
+
+def test_misses_and_false_alarms_are_listed_with_their_times() -> None:
+    alarm = Prediction("red_light", 30.5, "bus", "bus crossed the stop line 2.0 s after red", 7)
+    s = score([Prediction("red_light", 10.2, "car"), alarm], truth((10.0, 11.0), (20.0, 21.0)))[
+        "red_light"
+    ]
+    assert [(m.t_start, m.t_end) for m in s.misses] == [(20.0, 21.0)]
+    assert s.false_alarms == [alarm]
+    report = s.as_dict()
+    assert report["misses"] == [{"t_start": 20.0, "t_end": 21.0, "vehicle": None}]
+    assert report["false_alarms"][0]["t"] == 30.5
+    assert report["false_alarms"][0]["track_id"] == 7
+    lines = s.report_lines("red_light")
+    assert any("miss" in line and "20.00-21.00 s" in line for line in lines)
+    assert any("false alarm" in line and "30.50 s" in line and "track 7" in line for line in lines)
