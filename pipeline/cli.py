@@ -191,6 +191,7 @@ def run_pipeline(config: AppConfig, stop: threading.Event) -> int:
     from pipeline.events import OutboxRelay
     from pipeline.health import HealthMonitor
     from pipeline.recorder import ViolationRecorder
+    from pipeline.retention import start_retention
     from pipeline.store.db import open_database
     from pipeline.store.repository import register_cameras
     from pipeline.worker import BackgroundSink, Worker
@@ -222,11 +223,16 @@ def run_pipeline(config: AppConfig, stop: threading.Event) -> int:
             target=relay.run, args=(relay_stop,), name="outbox-relay", daemon=True
         )
         relay_thread.start()
+    retention_stop = threading.Event()
+    retention_thread = start_retention(config, session_factory, retention_stop)
     log.info(
         "running %d camera(s): %s", len(config.cameras), ", ".join(c.id for c in config.cameras)
     )
     stats = worker.run()
     sink.close()
+    retention_stop.set()
+    if retention_thread is not None:
+        retention_thread.join()
     log.info(
         "processed %d frames in %.1f s (%.1f frames/s), %d violation(s)",
         stats.frames,
@@ -278,6 +284,11 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
                 violation = get_violation(session, violation_id)
                 if violation is None:
                     raise CommandError(f"no violation {violation_id!r} in {config.database_url}")
+                if violation.evidence_deleted_at is not None:
+                    # Removed on purpose; the rows still say what the files were.
+                    deleted_on = violation.evidence_deleted_at.date().isoformat()
+                    print(f"{violation_id}: evidence deleted under retention on {deleted_on}")
+                    continue
                 # The database's own hashes are checked too: a manifest rewritten
                 # together with its files would still pass a manifest-only check.
                 for item in violation.evidence:
@@ -295,6 +306,28 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     print(f"checked {checked} evidence package(s): {len(problems)} problem(s)")
     return 1 if problems else 0
+
+
+# ---------------------------------------------------------------- retention
+
+
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    from pipeline.retention import EvidenceRetention
+    from pipeline.store.db import open_database
+
+    config = load_config(args.config)
+    _, session_factory = open_database(config.database_url)
+    report = EvidenceRetention(config, session_factory).run(dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    for deletion in report.deletions:
+        print(
+            f"{verb} {deletion.violation_id} {deletion.status} "
+            f"offence {deletion.offence_time.isoformat()} ({deletion.reason}) {deletion.size} bytes"
+        )
+    print(report.summary())
+    if report.alert:
+        print(f"alert: {report.alert}", file=sys.stderr)
+    return 0
 
 
 # ---------------------------------------------------------------- serve / users
@@ -425,6 +458,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev_verify.add_argument("--all", action="store_true", help="every stored violation")
     ev_verify.add_argument("--config", default="trafficcam.yaml")
     ev_verify.set_defaults(func=cmd_evidence_verify)
+
+    retention = sub.add_parser("retention", help="evidence retention").add_subparsers(
+        dest="retention_command", required=True
+    )
+    retention_run = retention.add_parser(
+        "run", help="delete evidence past retention (and make room on a full disk) once"
+    )
+    retention_run.add_argument("--config", default="trafficcam.yaml")
+    retention_run.add_argument(
+        "--dry-run", action="store_true", help="print what would be deleted; delete nothing"
+    )
+    retention_run.set_defaults(func=cmd_retention_run)
 
     serve = sub.add_parser("serve", help="serve the review UI")
     serve.add_argument("--config", required=True)

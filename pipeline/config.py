@@ -851,8 +851,8 @@ class RetentionConfig(StrictModel):
         description="The evidence disk is nearly full when fewer bytes than this are free "
         "(the larger of the two limits applies).",
     )
-    early_statuses: list[Literal["rejected", "confirmed"]] = Field(
-        default_factory=lambda: ["rejected"],
+    early_statuses: tuple[Literal["rejected", "confirmed"], ...] = Field(
+        default=("rejected",),
         description="Statuses whose evidence may go before its age, oldest offence first, while "
         "the disk is nearly full. Confirmed evidence backs fines: list it only where the law "
         "allows.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -175,6 +176,23 @@ class LocalEvidenceStore:
 
     def verify_package(self, violation_id: str) -> list[str]:
         return verify_package_dir(self.package_dir(violation_id))
+
+    def delete_package(self, violation_id: str) -> None:
+        """Remove a package directory and everything in it (retention); absent is fine.
+
+        Raises:
+            EvidenceError: when the id would name something other than one package
+                directly under the root (`..`, a nested path, the root itself).
+        """
+        root = self.root.resolve()
+        directory = (root / violation_id).resolve()
+        if directory.parent != root or not violation_id or violation_id.startswith("_"):
+            raise EvidenceError(f"{violation_id!r} does not name an evidence package")
+        try:
+            shutil.rmtree(directory)
+        except FileNotFoundError:
+            return  # already gone: a retention run that stopped after its commit
+        _fsync_dir(root)
 
 
 def verify_package_dir(directory: Path) -> list[str]:

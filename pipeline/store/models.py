@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -65,6 +65,15 @@ class Violation(Base):
         # Plate-prefix search: LIKE 'prefix%' uses a pattern-ops index on PostgreSQL
         # whatever the database's collation.
         Index("ix_violations_plate", "plate", postgresql_ops={"plate": "varchar_pattern_ops"}),
+        # Retention looks for decided violations that still have evidence, oldest first;
+        # the partial index leaves out the ones already done, so each run stays short.
+        Index(
+            "ix_violations_retention",
+            "status",
+            "offence_time",
+            sqlite_where=text("evidence_deleted_at IS NULL"),
+            postgresql_where=text("evidence_deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -89,6 +98,8 @@ class Violation(Base):
     # decide. Kept on the row so taking it is one conditional UPDATE on every backend.
     claimed_by: Mapped[str | None] = mapped_column(String(80), default=None)
     claim_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When retention deleted this violation's evidence files (the rows stay, marked).
+    evidence_deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
     camera: Mapped[Camera] = relationship()
     evidence: Mapped[list[EvidenceItem]] = relationship(
@@ -123,6 +134,10 @@ class EvidenceItem(Base):
     uri: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
+    # Set when retention removed the file: the row stays, so the audit trail still
+    # says what the evidence was (its hash and size), when it went and why.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_reason: Mapped[str | None] = mapped_column(String(40), default=None)
 
     violation: Mapped[Violation] = relationship(back_populates="evidence")
 
@@ -213,6 +228,22 @@ class CameraAlert(Base):
     previous_state: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class SystemAlert(Base):
+    """An alert about the installation rather than a camera (e.g. evidence disk nearly full);
+    kept for good, like camera alerts."""
+
+    __tablename__ = "system_alerts"
+    __table_args__ = (Index("ix_system_alerts_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class OutboxEvent(Base):
