@@ -1,10 +1,14 @@
-"""Multi-object tracking: ByteTrack (Ultralytics' implementation) over `Detections`.
+"""Multi-object tracking over `Detections`: Ultralytics' ByteTrack and BoT-SORT.
 
-One `ByteTracker` per camera: it keeps state between frames and its track ids are
-its own (two trackers may both issue id 1).
+One tracker per camera: it keeps state between frames and its track ids are its own
+(two trackers may both issue id 1). `ByteTracker` associates by box overlap and
+motion only; `BotSortTracker` adds BoT-SORT's box-size-aware Kalman filter and,
+optionally, camera-motion compensation (sparse optical flow between frames), for
+cameras on poles that sway or pan. BoT-SORT's appearance model (ReID) is never used:
+it would need weights fetched from the internet and a network pass per box.
 
 Example:
-    >>> tracker = ByteTracker(frame_rate=10)
+    >>> tracker = build_tracker("bytetrack", frame_rate=10)
     >>> for frame in frames:
     ...     [dets] = detector.detect([frame])
     ...     tracks = tracker.update(dets, frame)
@@ -22,13 +26,24 @@ os.environ.setdefault("YOLO_OFFLINE", "true")
 
 from dataclasses import dataclass  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
+from typing import Any, Literal  # noqa: E402
 
 import numpy as np  # noqa: E402
+from ultralytics.trackers.bot_sort import BOTSORT  # noqa: E402
 from ultralytics.trackers.byte_tracker import BYTETracker  # noqa: E402
 
 from models.detections import Detections, Tracks  # noqa: E402
 
 _REFERENCE_FPS = 30.0  # ByteTrack's `track_buffer` is defined in frames at 30 fps
+
+TrackerType = Literal["bytetrack", "botsort"]
+CameraMotion = Literal["none", "sparse_optical_flow"]
+TRACKER_TYPES: tuple[TrackerType, ...] = ("bytetrack", "botsort")
+
+# Ultralytics' names for the camera-motion methods offered here. Its other methods are
+# left out on purpose: ORB and SIFT cost several times more per frame, and ECC can take
+# hundreds of milliseconds on a 720p frame.
+_GMC_METHODS: dict[CameraMotion, str] = {"none": "none", "sparse_optical_flow": "sparseOptFlow"}
 
 
 @dataclass(frozen=True)
@@ -55,7 +70,7 @@ class _TrackerInput:
 class ByteTracker:
     """ByteTrack over framework-neutral `Detections`.
 
-    Two guarantees on top of Ultralytics' tracker:
+    Two guarantees on top of Ultralytics' tracker (`BotSortTracker` shares them):
     - a track id keeps one class for its whole life: the class it was first reported
       with (a vote over the detections it was confirmed from), even if the detector
       later flips between, say, `car` and `truck`;
@@ -104,9 +119,18 @@ class ByteTracker:
             match_thresh=match_thresh,
             fuse_score=True,
         )
-        self._tracker = BYTETracker(args)
+        self._tracker = self._build(args)
         self._votes: dict[int, dict[int, float]] = {}
         self._locked: dict[int, int] = {}
+
+    def _build(self, args: SimpleNamespace) -> BYTETracker:
+        """Create the Ultralytics tracker from the shared settings."""
+        return BYTETracker(args)
+
+    def _frame_for_tracker(self, frame: np.ndarray | None) -> np.ndarray | None:
+        """The image Ultralytics' tracker gets; ByteTrack is motion-only."""
+        del frame
+        return None
 
     def update(self, detections: Detections, frame: np.ndarray | None = None) -> Tracks:
         """Advance the tracker by one frame.
@@ -114,19 +138,21 @@ class ByteTracker:
         Args:
             detections: This frame's detections (an empty one when nothing was seen;
                 every analysed frame must be passed, or tracks age wrongly).
-            frame: The BGR frame. Unused by ByteTrack; accepted so trackers that use
-                appearance or camera motion can share this call.
+            frame: The BGR frame. Unused by ByteTrack; BoT-SORT with camera-motion
+                compensation estimates the motion from it (without one it assumes a
+                still camera for this frame).
 
         Returns:
             The tracks matched in this frame, with their ids and the detector's boxes.
         """
-        del frame  # ByteTrack is motion-only
         tracker_input = _TrackerInput(
             detections.xyxy.astype(np.float32),
             detections.scores.astype(np.float32),
             detections.class_ids.astype(np.float32),
         )
-        rows = np.asarray(self._tracker.update(tracker_input), dtype=np.float64).reshape(-1, 8)
+        rows = np.asarray(
+            self._tracker.update(tracker_input, self._frame_for_tracker(frame)), dtype=np.float64
+        ).reshape(-1, 8)
         self._remember_classes(detections)
         if rows.shape[0] == 0:
             return Tracks(**_empty_track_fields())
@@ -183,6 +209,89 @@ class ByteTracker:
             else:
                 self._locked[track_id] = reported
         return self._locked[track_id]
+
+
+class BotSortTracker(ByteTracker):
+    """BoT-SORT over framework-neutral `Detections`, with ByteTracker's guarantees.
+
+    Differs from ByteTrack in its Kalman state (box width and height instead of aspect
+    ratio and height, steadier for vehicles that grow as they approach), in gating
+    matches by a minimum overlap (`proximity_thresh`), and in optional camera-motion
+    compensation. No ReID: the appearance model needs downloaded weights.
+    """
+
+    def __init__(
+        self,
+        frame_rate: float = 10.0,
+        track_high_thresh: float = 0.25,
+        track_low_thresh: float = 0.1,
+        new_track_thresh: float = 0.25,
+        track_buffer: int = 30,
+        match_thresh: float = 0.8,
+        camera_motion: CameraMotion = "none",
+        proximity_thresh: float = 0.5,
+    ) -> None:
+        """Create a tracker for one camera.
+
+        Args:
+            frame_rate, track_high_thresh, track_low_thresh, new_track_thresh,
+                track_buffer, match_thresh: As for `ByteTracker`.
+            camera_motion: `none` for a fixed camera; `sparse_optical_flow` estimates
+                the frame-to-frame camera motion (a few milliseconds per 720p frame) and
+                moves every track with it, for swaying poles and PTZ cameras.
+            proximity_thresh: Minimum IoU between a track's predicted box and a
+                detection for them to be matched at all.
+
+        Raises:
+            ValueError: For an unknown `camera_motion` or a bad threshold.
+        """
+        if camera_motion not in _GMC_METHODS:
+            raise ValueError(
+                f"camera_motion must be one of {sorted(_GMC_METHODS)}, got {camera_motion!r}"
+            )
+        if not 0.0 <= proximity_thresh <= 1.0:
+            raise ValueError(f"proximity_thresh must be in [0, 1], got {proximity_thresh}")
+        self.camera_motion = camera_motion
+        self._proximity_thresh = proximity_thresh
+        super().__init__(
+            frame_rate=frame_rate,
+            track_high_thresh=track_high_thresh,
+            track_low_thresh=track_low_thresh,
+            new_track_thresh=new_track_thresh,
+            track_buffer=track_buffer,
+            match_thresh=match_thresh,
+        )
+
+    def _build(self, args: SimpleNamespace) -> BYTETracker:
+        args.gmc_method = _GMC_METHODS[self.camera_motion]
+        args.proximity_thresh = self._proximity_thresh
+        args.appearance_thresh = 0.8  # unused without ReID, but read at construction
+        args.with_reid = False
+        args.model = "auto"
+        return BOTSORT(args)
+
+    def _frame_for_tracker(self, frame: np.ndarray | None) -> np.ndarray | None:
+        return frame if self.camera_motion != "none" else None
+
+
+def build_tracker(kind: TrackerType, frame_rate: float, **settings: Any) -> ByteTracker:
+    """Create a tracker by type name, as the config names it.
+
+    Args:
+        kind: `bytetrack` or `botsort`.
+        frame_rate: The rate `update` will be called at.
+        **settings: The tracker's keyword settings (see `ByteTracker`, `BotSortTracker`).
+
+    Raises:
+        ValueError: For an unknown `kind` or a setting the tracker does not take.
+    """
+    classes: dict[str, type[ByteTracker]] = {"bytetrack": ByteTracker, "botsort": BotSortTracker}
+    if kind not in classes:
+        raise ValueError(f"tracker type must be one of {TRACKER_TYPES}, got {kind!r}")
+    try:
+        return classes[kind](frame_rate=frame_rate, **settings)
+    except TypeError as exc:  # an unknown keyword: name it rather than a stack trace
+        raise ValueError(f"tracker {kind!r}: {exc}") from exc
 
 
 def _empty_track_fields() -> dict[str, np.ndarray]:

@@ -10,7 +10,7 @@ import pytest
 
 from models.darknet import DarknetDetector
 from models.detections import Detections, Tracks, class_id
-from models.tracking import ByteTracker
+from models.tracking import TRACKER_TYPES, BotSortTracker, ByteTracker, TrackerType, build_tracker
 
 FRAMES = 20
 CANVAS_HW = (720, 1280)
@@ -185,3 +185,70 @@ def test_importing_the_tracker_touches_no_network() -> None:
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("kind", TRACKER_TYPES)
+def test_class_is_locked_and_boxes_are_the_detectors_for_every_tracker(kind: TrackerType) -> None:
+    tracker = build_tracker(kind, frame_rate=10)
+    names = ["car", "car", "car", "truck", "truck", "truck", "truck", "bus"]
+    for t, name in enumerate(names):
+        dets = _box_dets(100 + 6 * t, name)
+        tracks = tracker.update(dets)
+        assert tracks.class_names == ["car"]
+        np.testing.assert_array_equal(tracks.xyxy, dets.xyxy)
+
+
+@pytest.mark.parametrize("kind", TRACKER_TYPES)
+def test_an_id_is_never_reused_for_another_class(kind: TrackerType) -> None:
+    tracker = build_tracker(kind, frame_rate=10, track_buffer=30)
+    issued: dict[int, str] = {}
+    # A car, then long gaps, then a bus and a motorbike at the same spot: each lost
+    # track is removed after the buffer, and its id must not come back.
+    for name in ("car", "bus", "motorbike", "car"):
+        for t in range(4):
+            tracks = tracker.update(_box_dets(100 + 2 * t, name))
+            for track_id, track_class in zip(
+                tracks.track_ids.tolist(), tracks.class_names, strict=True
+            ):
+                assert issued.setdefault(track_id, track_class) == track_class
+        for _ in range(15):
+            tracker.update(Detections.empty())
+    assert len(issued) == 4 and set(issued.values()) == {"car", "bus", "motorbike"}
+
+
+@pytest.mark.parametrize("pan", [30, 80])
+def test_botsort_follows_a_panning_camera_with_motion_compensation(
+    detector: DarknetDetector, motorbike_sprite: np.ndarray, pan: int
+) -> None:
+    # The camera pans over a textured scene with a parked motorbike, so in the image
+    # the bike jumps `pan` px per frame. Compensation estimates the pan from the frames
+    # and moves the track with it.
+    rng = np.random.default_rng(5)
+    noise = rng.integers(60, 200, (CANVAS_HW[0], CANVAS_HW[1] + 12 * pan, 3), dtype=np.uint8)
+    world = cv2.GaussianBlur(noise, (0, 0), 3)
+    h, w = motorbike_sprite.shape[:2]
+    x0 = CANVAS_HW[1] - w - 10  # enters at the right, leaves at the left
+    in_view = (x0 // pan) + 1
+    world[300 : 300 + h, x0 : x0 + w] = motorbike_sprite
+    tracker = BotSortTracker(frame_rate=10, camera_motion="sparse_optical_flow")
+    compensated: list[int] = []
+    for t in range(in_view):
+        frame = np.ascontiguousarray(world[:, pan * t : pan * t + CANVAS_HW[1]])
+        truth = np.array([x0 - pan * t, 300, x0 - pan * t + w, 300 + h], dtype=np.float32)
+        [dets] = detector.detect([frame])
+        tracks = tracker.update(dets, frame)
+        compensated += [
+            int(tracks.track_ids[i])
+            for i in range(len(tracks))
+            if _iou(tracks.xyxy[i], truth) > 0.5
+        ]
+    assert len(compensated) >= in_view - 2 and set(compensated) == {compensated[0]}
+
+
+def test_unknown_tracker_settings_are_named() -> None:
+    with pytest.raises(ValueError, match="kalman"):
+        build_tracker("bytetrack", 10, kalman=True)
+    with pytest.raises(ValueError, match="camera_motion"):
+        build_tracker("botsort", 10, camera_motion="orb")
+    with pytest.raises(ValueError, match="sort"):
+        build_tracker("sort", 10)  # type: ignore[arg-type]
