@@ -14,6 +14,7 @@ import numpy as np
 from models.detections import Detections, class_id
 from models.riders import associate_riders
 from models.tracking import ByteTracker
+from pipeline.clips import PendingClip
 from pipeline.config import CameraConfig
 from pipeline.geometry import anchor_point
 from pipeline.rules import Rule, ViolationCandidate, build_rules
@@ -36,6 +37,8 @@ class Finding:
     before_frame: Frame
     after_frame: Frame
     signal: SignalState | None
+    clip: PendingClip | None = None
+    """The clip asked of the camera's ring buffer (the worker fills it in)."""
 
 
 class CameraPipeline:

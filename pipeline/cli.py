@@ -17,9 +17,12 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import AppConfig, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 log = logging.getLogger("trafficcam")
 
@@ -261,20 +264,40 @@ def cmd_run(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- evidence
 
 
+def _trusted_public_key(args: argparse.Namespace) -> Ed25519PublicKey:
+    """`--public-key FILE`, else the public half of the config's signing key."""
+    from pipeline.signing import SigningKeyError, load_public_key
+
+    try:
+        if args.public_key:
+            return load_public_key(Path(args.public_key))
+        if not Path(args.config).is_file():
+            raise CommandError(
+                f"no public key to check signatures with: pass --public-key FILE, "
+                f"or --config naming a config ({args.config} does not exist)"
+            )
+        return load_public_key(load_config(args.config).evidence.signing_key_path)
+    except SigningKeyError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def cmd_evidence_verify(args: argparse.Namespace) -> int:
-    from pipeline.evidence import verify_package_dir
+    from pipeline.evidence import EvidenceStore, verify_package_dir
+    from pipeline.store.blobs import BlobError, open_blob_store
     from pipeline.store.db import open_database
-    from pipeline.store.hashing import sha256_file
+    from pipeline.store.hashing import sha256_bytes
     from pipeline.store.repository import all_violation_ids, get_violation
 
+    public_key = _trusted_public_key(args)
     if args.target and Path(args.target).is_dir():
-        problems = verify_package_dir(Path(args.target))
+        problems = verify_package_dir(Path(args.target), public_key)
         checked = 1
     else:
         if not args.all and not args.target:
             raise CommandError("say what to verify: --all, a violation id, or a package directory")
         config = load_config(args.config)
-        root = config.evidence.path
+        blobs = open_blob_store(config.evidence)
+        store = EvidenceStore(blobs)
         _, session_factory = open_database(config.database_url)
         problems = []
         with session_factory() as session:
@@ -284,22 +307,23 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
                 violation = get_violation(session, violation_id)
                 if violation is None:
                     raise CommandError(f"no violation {violation_id!r} in {config.database_url}")
-                if violation.evidence_deleted_at is not None:
-                    # Removed on purpose; the rows still say what the files were.
-                    deleted_on = violation.evidence_deleted_at.date().isoformat()
-                    print(f"{violation_id}: evidence deleted under retention on {deleted_on}")
-                    continue
                 # The database's own hashes are checked too: a manifest rewritten
                 # together with its files would still pass a manifest-only check.
                 for item in violation.evidence:
-                    path = root / item.uri
-                    if not path.is_file():
-                        problems.append(f"{path}: missing")
-                    elif sha256_file(path) != item.sha256:
-                        problems.append(f"{path}: SHA-256 does not match the database")
+                    key = blobs.key_of(item.uri)
+                    if key is None:
+                        problems.append(f"{item.uri}: not in the evidence store {blobs!r}")
+                        continue
+                    try:
+                        data = blobs.get(key)
+                    except BlobError as exc:
+                        problems.append(str(exc))
+                        continue
+                    if sha256_bytes(data) != item.sha256:
+                        problems.append(f"{blobs.uri(key)}: SHA-256 does not match the database")
                 problems.extend(
                     p
-                    for p in verify_package_dir(root / violation.evidence_dir)
+                    for p in store.verify_package(violation.evidence_dir, public_key)
                     if p not in problems
                 )
     for problem in problems:
@@ -308,25 +332,20 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-# ---------------------------------------------------------------- retention
+def cmd_evidence_public_key(args: argparse.Namespace) -> int:
+    from pipeline.signing import SigningKeyError, key_id, load_or_create_signing_key, public_key_pem
 
-
-def cmd_retention_run(args: argparse.Namespace) -> int:
-    from pipeline.retention import EvidenceRetention
-    from pipeline.store.db import open_database
-
-    config = load_config(args.config)
-    _, session_factory = open_database(config.database_url)
-    report = EvidenceRetention(config, session_factory).run(dry_run=args.dry_run)
-    verb = "would delete" if args.dry_run else "deleted"
-    for deletion in report.deletions:
-        print(
-            f"{verb} {deletion.violation_id} {deletion.status} "
-            f"offence {deletion.offence_time.isoformat()} ({deletion.reason}) {deletion.size} bytes"
-        )
-    print(report.summary())
-    if report.alert:
-        print(f"alert: {report.alert}", file=sys.stderr)
+    path = load_config(args.config).evidence.signing_key_path
+    try:
+        public_key = load_or_create_signing_key(path).public_key()
+    except SigningKeyError as exc:
+        raise CommandError(str(exc)) from None
+    pem = public_key_pem(public_key)
+    if args.out:
+        Path(args.out).write_bytes(pem)
+        print(f"public key {key_id(public_key)} written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(pem.decode("ascii"))
     return 0
 
 
@@ -453,23 +472,20 @@ def build_parser() -> argparse.ArgumentParser:
     evidence = sub.add_parser("evidence", help="evidence packages").add_subparsers(
         dest="evidence_command", required=True
     )
-    ev_verify = evidence.add_parser("verify", help="check evidence hashes")
+    ev_verify = evidence.add_parser("verify", help="check evidence hashes and signatures")
     ev_verify.add_argument("target", nargs="?", help="violation id or package directory")
     ev_verify.add_argument("--all", action="store_true", help="every stored violation")
     ev_verify.add_argument("--config", default="trafficcam.yaml")
+    ev_verify.add_argument(
+        "--public-key", help="PEM public key to trust (default: the config's signing key)"
+    )
     ev_verify.set_defaults(func=cmd_evidence_verify)
-
-    retention = sub.add_parser("retention", help="evidence retention").add_subparsers(
-        dest="retention_command", required=True
+    ev_public = evidence.add_parser(
+        "public-key", help="export the PEM public key that checks manifest signatures"
     )
-    retention_run = retention.add_parser(
-        "run", help="delete evidence past retention (and make room on a full disk) once"
-    )
-    retention_run.add_argument("--config", default="trafficcam.yaml")
-    retention_run.add_argument(
-        "--dry-run", action="store_true", help="print what would be deleted; delete nothing"
-    )
-    retention_run.set_defaults(func=cmd_retention_run)
+    ev_public.add_argument("--config", default="trafficcam.yaml")
+    ev_public.add_argument("--out", help="write it to this file (default: stdout)")
+    ev_public.set_defaults(func=cmd_evidence_public_key)
 
     serve = sub.add_parser("serve", help="serve the review UI")
     serve.add_argument("--config", required=True)

@@ -1,17 +1,16 @@
-"""Evidence packages: key frames, crops and a manifest with the SHA-256 of every file.
+"""Evidence packages: key frames, crops, the clip and a signed manifest.
 
-A package is a directory `<root>/<violation_id>/`. Every file is written
-atomically (temp file, fsync, rename) and never overwritten, and the manifest is
-written last: a package without a manifest is incomplete and is never referenced
-by a committed database row.
+A package is the set of blobs `<violation_id>/*` in a blob store (a local
+directory or an S3 bucket, `pipeline.store.blobs`). Every blob is written whole
+and never overwritten, and `manifest.json` is written last: it lists every file
+with its SHA-256 and size and carries an Ed25519 signature over its canonical
+form (`pipeline.signing`). A package without a manifest is incomplete and is
+never referenced by a committed database row.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,44 +18,46 @@ from typing import Any
 
 import cv2
 import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from pipeline.config import CameraConfig
+from pipeline.config import CameraConfig, EvidenceConfig
 from pipeline.rules.base import ViolationCandidate
 from pipeline.signal import SignalState
+from pipeline.signing import ManifestSigner, canonical_json, signature_problem
+from pipeline.store.blobs import (
+    BlobError,
+    BlobExistsError,
+    BlobNotFoundError,
+    BlobStore,
+    LocalBlobStore,
+    open_blob_store,
+    write_atomic,
+)
 from pipeline.store.hashing import sha256_bytes, sha256_file
 from pipeline.store.repository import EvidenceFile
 
+__all__ = [
+    "MANIFEST",
+    "EvidenceError",
+    "EvidencePackage",
+    "EvidenceStore",
+    "LocalEvidenceStore",
+    "annotate_overview",
+    "crop",
+    "encode_jpeg",
+    "open_evidence_store",
+    "sha256_file",
+    "verify_package_dir",
+    "write_atomic",
+]
+
 MANIFEST = "manifest.json"
-MANIFEST_SCHEMA_VERSION = 1
+MANIFEST_SCHEMA_VERSION = 2
 _JPEG_QUALITY = 95
 
 
 class EvidenceError(Exception):
     """An evidence package that cannot be written."""
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a new file so that it is either absent or complete, never partial."""
-    if path.exists():
-        raise EvidenceError(f"{path} exists; evidence originals are never overwritten")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(tmp, path)  # fails instead of replacing if the name appeared meanwhile
-    finally:
-        os.unlink(tmp)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def encode_jpeg(image: np.ndarray) -> bytes:
@@ -78,6 +79,33 @@ def crop(image: np.ndarray, box: tuple[float, float, float, float], pad: float =
     return image[top:bottom, left:right].copy()
 
 
+def _format_measurement(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def data_bar_lines(
+    camera: CameraConfig,
+    candidate: ViolationCandidate,
+    signal: SignalState | None,
+    offence_utc: datetime,
+) -> list[str]:
+    """The text burned into the overview: time, camera, rule, signal state, measurements."""
+    phase = signal.phase.value if signal else "unknown"
+    measured = ", ".join(
+        f"{name}={_format_measurement(value)}"
+        for name, value in sorted(candidate.measurements.items())
+    )
+    return [
+        f"{offence_utc.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]} UTC | {camera.id} | {camera.name}",
+        f"{candidate.rule_type} v{candidate.rule_version} | signal {phase} | "
+        f"{candidate.vehicle_class} track {candidate.track_id}",
+        measured or "no measurements",
+        candidate.explanation,
+    ]
+
+
 def annotate_overview(
     image: np.ndarray,
     camera: CameraConfig,
@@ -85,27 +113,28 @@ def annotate_overview(
     signal: SignalState | None,
     offence_utc: datetime,
 ) -> np.ndarray:
-    """A copy of the 'after' frame with the vehicle, the stop line and a data bar."""
+    """A copy of the 'after' frame with the vehicle, the stop line and a data bar below.
+
+    The bar is added under the picture rather than over it, so it hides nothing
+    of the scene.
+    """
     out = image.copy()
     x1, y1, x2, y2 = (int(v) for v in candidate.after.box)
     cv2.rectangle(out, (x1, y1), (x2, y2), (0, 0, 255), 3)
     if camera.scene.stop_line is not None:
         (ax, ay), (bx, by) = camera.scene.stop_line.points
         cv2.line(out, (int(ax), int(ay)), (int(bx), int(by)), (0, 255, 255), 2)
-    phase = signal.phase.value if signal else "unknown"
-    lines = [
-        f"{camera.id} | {offence_utc.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]} UTC | "
-        f"{candidate.rule_type} | signal {phase}",
-        candidate.explanation,
-    ]
-    bar = np.zeros((30 * len(lines) + 8, out.shape[1], 3), dtype=np.uint8)
+    lines = data_bar_lines(camera, candidate, signal, offence_utc)
+    scale = max(0.4, min(0.7, out.shape[1] / 1600))
+    step = int(40 * scale) + 4
+    bar = np.zeros((step * len(lines) + 8, out.shape[1], 3), dtype=np.uint8)
     for row, text in enumerate(lines):
         cv2.putText(
             bar,
             text,
-            (8, 26 + 30 * row),
+            (8, step - 4 + step * row),
             cv2.FONT_HERSHEY_SIMPLEX,
-            0.7,
+            scale,
             (255, 255, 255),
             1,
             cv2.LINE_AA,
@@ -117,101 +146,149 @@ def annotate_overview(
 class EvidencePackage:
     files: list[EvidenceFile]
     manifest_sha256: str
-    directory: Path
+    manifest_uri: str
 
 
-class LocalEvidenceStore:
-    """Evidence packages in a local directory."""
+class EvidenceStore:
+    """Writes, verifies and deletes evidence packages in a blob store.
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    Args:
+        blobs: where the files go.
+        signer: signs each manifest; needed only to write packages.
+    """
 
-    def package_dir(self, violation_id: str) -> Path:
-        return self.root / violation_id
+    def __init__(self, blobs: BlobStore, signer: ManifestSigner | None = None) -> None:
+        self.blobs = blobs
+        self.signer = signer
+
+    def __repr__(self) -> str:
+        return f"EvidenceStore({self.blobs!r})"
 
     def write_package(
         self,
         violation_id: str,
         images: dict[str, tuple[str, np.ndarray]],
         manifest: dict[str, Any],
+        files: dict[str, tuple[str, bytes]] | None = None,
     ) -> EvidencePackage:
-        """Write images then the manifest (which lists every image's hash).
+        """Write images and files, then the signed manifest that lists them all.
 
         Args:
-            violation_id: the package's directory name.
-            images: kind -> (file name, BGR image).
-            manifest: manifest fields; `files` is filled in here.
+            violation_id: the package's name (its key prefix).
+            images: kind -> (file name, BGR image), stored as JPEG.
+            manifest: manifest fields; `files` and `signature` are filled in here.
+            files: kind -> (file name, bytes) stored as they are (the clip).
 
         Returns:
-            The files (manifest included) with their hashes and sizes.
-        """
-        directory = self.package_dir(violation_id)
-        directory.mkdir(parents=True, exist_ok=False)
-        files: list[EvidenceFile] = []
-        for kind, (name, image) in images.items():
-            data = encode_jpeg(image)
-            write_atomic(directory / name, data)
-            files.append(
-                EvidenceFile(
-                    kind=kind,
-                    uri=f"{violation_id}/{name}",
-                    sha256=sha256_bytes(data),
-                    size=len(data),
-                )
-            )
-        body = dict(manifest)
-        body["files"] = [
-            {"name": f.uri.split("/", 1)[1], "kind": f.kind, "sha256": f.sha256, "size": f.size}
-            for f in files
-        ]
-        data = json.dumps(body, indent=2, sort_keys=True).encode()
-        write_atomic(directory / MANIFEST, data)
-        manifest_file = EvidenceFile(
-            kind="manifest",
-            uri=f"{violation_id}/{MANIFEST}",
-            sha256=sha256_bytes(data),
-            size=len(data),
-        )
-        return EvidencePackage(files + [manifest_file], manifest_file.sha256, directory)
-
-    def verify_package(self, violation_id: str) -> list[str]:
-        return verify_package_dir(self.package_dir(violation_id))
-
-    def delete_package(self, violation_id: str) -> None:
-        """Remove a package directory and everything in it (retention); absent is fine.
+            The files (manifest last) with their URIs, hashes and sizes.
 
         Raises:
-            EvidenceError: when the id would name something other than one package
-                directly under the root (`..`, a nested path, the root itself).
+            BlobExistsError: the package exists already (nothing is overwritten).
         """
-        root = self.root.resolve()
-        directory = (root / violation_id).resolve()
-        if directory.parent != root or not violation_id or violation_id.startswith("_"):
-            raise EvidenceError(f"{violation_id!r} does not name an evidence package")
+        if self.signer is None:
+            raise EvidenceError("no signing key: this evidence store can only verify")
+        if self.blobs.exists(f"{violation_id}/{MANIFEST}"):
+            raise BlobExistsError(f"evidence package {violation_id} exists already")
+        blobs: list[tuple[str, str, bytes]] = [
+            (kind, name, encode_jpeg(image)) for kind, (name, image) in images.items()
+        ]
+        blobs += [(kind, name, data) for kind, (name, data) in (files or {}).items()]
+        written: list[EvidenceFile] = []
+        entries = []
+        for kind, name, data in blobs:
+            uri = self.blobs.put(f"{violation_id}/{name}", data)
+            digest = sha256_bytes(data)
+            written.append(EvidenceFile(kind=kind, uri=uri, sha256=digest, size=len(data)))
+            entries.append({"name": name, "kind": kind, "sha256": digest, "size": len(data)})
+        body = {**manifest, "files": entries}
+        data = canonical_json(self.signer.sign(body))
+        uri = self.blobs.put(f"{violation_id}/{MANIFEST}", data)
+        manifest_file = EvidenceFile(
+            kind="manifest", uri=uri, sha256=sha256_bytes(data), size=len(data)
+        )
+        return EvidencePackage(written + [manifest_file], manifest_file.sha256, uri)
+
+    def read_manifest(self, violation_id: str) -> dict[str, Any]:
+        """The package's manifest as stored (not verified)."""
+        manifest: dict[str, Any] = json.loads(self.blobs.get(f"{violation_id}/{MANIFEST}"))
+        return manifest
+
+    def verify_package(self, violation_id: str, public_key: Ed25519PublicKey) -> list[str]:
+        """Every problem of one package; an empty list means it verifies.
+
+        Each problem starts with the URI of the file it concerns: missing, wrong
+        size or wrong SHA-256; for the manifest also its signature and form.
+        """
+        key = f"{violation_id}/{MANIFEST}"
+        where = self.blobs.uri(key)
         try:
-            shutil.rmtree(directory)
-        except FileNotFoundError:
-            return  # already gone: a retention run that stopped after its commit
-        _fsync_dir(root)
+            data = self.blobs.get(key)
+        except BlobNotFoundError:
+            return [f"{where}: missing"]
+        except BlobError as exc:
+            return [f"{where}: unreadable ({exc})"]
+        try:
+            manifest = json.loads(data)
+            if not isinstance(manifest, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            return [f"{where}: unreadable, not a JSON manifest ({exc})"]
+        problems = []
+        reason = signature_problem(manifest, public_key)
+        if reason is not None:
+            problems.append(f"{where}: {reason}")
+        elif canonical_json(manifest) != data:
+            problems.append(f"{where}: manifest is not in canonical form (altered after signing)")
+        for entry in manifest.get("files", []):
+            problems.extend(self._check_file(violation_id, entry))
+        return problems
+
+    def _check_file(self, violation_id: str, entry: dict[str, Any]) -> list[str]:
+        name = str(entry.get("name", ""))
+        try:
+            key = f"{violation_id}/{name}"
+            where = self.blobs.uri(key)
+            data = self.blobs.get(key)
+        except BlobNotFoundError:
+            return [f"{where}: missing"]
+        except BlobError as exc:
+            return [f"{violation_id}/{name}: unreadable ({exc})"]
+        if len(data) != entry.get("size"):
+            return [f"{where}: size {len(data)} does not match the manifest ({entry.get('size')})"]
+        if sha256_bytes(data) != entry.get("sha256"):
+            return [f"{where}: SHA-256 does not match the manifest"]
+        return []
+
+    def delete_package(self, violation_id: str) -> None:
+        """Remove every blob of a package (retention); a missing package is not an error.
+
+        The manifest goes first, so a package interrupted half-way through its
+        deletion reads as incomplete rather than as evidence with missing files.
+        """
+        self.blobs.delete(f"{violation_id}/{MANIFEST}")
+        self.blobs.delete_dir(f"{violation_id}/")
 
 
-def verify_package_dir(directory: Path) -> list[str]:
-    """Every problem found in a package directory; an empty list means it verifies.
+class LocalEvidenceStore(EvidenceStore):
+    """Evidence packages in a local directory."""
 
-    Each problem names the file: missing, wrong size or wrong SHA-256.
-    """
-    manifest_path = directory / MANIFEST
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except FileNotFoundError:
-        return [f"{manifest_path}: missing"]
-    except (OSError, ValueError) as exc:
-        return [f"{manifest_path}: unreadable ({exc})"]
-    problems = []
-    for entry in manifest.get("files", []):
-        path = directory / entry["name"]
-        if not path.is_file():
-            problems.append(f"{path}: missing")
-        elif sha256_file(path) != entry["sha256"]:
-            problems.append(f"{path}: SHA-256 does not match the manifest")
-    return problems
+    def __init__(self, root: Path, signer: ManifestSigner | None = None) -> None:
+        super().__init__(LocalBlobStore(root), signer)
+        self.root = Path(root)
+
+    def package_dir(self, violation_id: str) -> Path:
+        return self.root / violation_id
+
+
+def open_evidence_store(config: EvidenceConfig, *, signing: bool = True) -> EvidenceStore:
+    """The store `config` selects; with `signing`, its key is loaded (created on first use)."""
+    signer = ManifestSigner.from_file(config.signing_key_path) if signing else None
+    return EvidenceStore(open_blob_store(config), signer)
+
+
+def verify_package_dir(directory: Path, public_key: Ed25519PublicKey) -> list[str]:
+    """Every problem of a package directory; an empty list means it verifies."""
+    directory = Path(directory).absolute()
+    return EvidenceStore(LocalBlobStore(directory.parent)).verify_package(
+        directory.name, public_key
+    )

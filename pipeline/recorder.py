@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.detector import Detector
 from models.plates import PlateRead, PlateReader, PlateVote
 from pipeline.camera_pipeline import Finding
+from pipeline.clips import CLIP_NAME, collect_clip
 from pipeline.config import AppConfig
 from pipeline.events import violation_event
-from pipeline.evidence import LocalEvidenceStore, annotate_overview, crop
+from pipeline.evidence import annotate_overview, crop, open_evidence_store
 from pipeline.store.models import Violation
 from pipeline.store.repository import PendingEvent, record_violation
 from streams.clock import clock_sync_status
@@ -42,7 +43,7 @@ class ViolationRecorder:
         self.session_factory = session_factory
         self.detector = detector
         self.plates = plates
-        self.evidence = LocalEvidenceStore(config.evidence.path)
+        self.evidence = open_evidence_store(config.evidence)
         self.violations_topic = config.kafka.topics.violations if config.kafka else None
         self.recorded: list[str] = []
 
@@ -54,7 +55,7 @@ class ViolationRecorder:
         measurements = dict(candidate.measurements)
         plate = self._read_plate(finding)
         manifest = {
-            "schema_version": 1,
+            "schema_version": 2,
             "violation_id": violation_id,
             "camera": {
                 "id": camera.id,
@@ -81,7 +82,11 @@ class ViolationRecorder:
                 "box_after": list(candidate.after.box),
             },
             "scene_version": camera.scene_version,
-            "model": {"name": self.detector.name, "sha256": self.detector.model_sha256},
+            "signal": _signal_block(finding),
+            "models": {
+                "detector": {"name": self.detector.name, "sha256": self.detector.model_sha256},
+                "plate_detector": _model_block(self.plates.detector) if self.plates else None,
+            },
         }
         images: dict[str, tuple[str, np.ndarray]] = {}
         if plate is not None and self.plates is not None:
@@ -96,6 +101,13 @@ class ViolationRecorder:
                 },
             }
             images["plate_crop"] = ("plate_crop.jpg", plate.crop)
+        # The package waits for the clip's last second (on this background thread, never
+        # the frame loop) so that one signed manifest lists every file, the clip included.
+        # A package that gains files after signing would leave a court asking what else
+        # was added later, and an officer would review an incomplete package; an event
+        # a few seconds later costs nothing.
+        clip = collect_clip(finding.clip, after_s=self.config.evidence.clip_after_s)
+        manifest["clip"] = clip.manifest
         package = self.evidence.write_package(
             violation_id,
             {
@@ -112,6 +124,7 @@ class ViolationRecorder:
                 ),
             },
             manifest,
+            files={"clip": (CLIP_NAME, clip.data)} if clip.data is not None else None,
         )
         row = Violation(
             id=violation_id,
@@ -193,3 +206,20 @@ class ViolationRecorder:
             except Exception:
                 log.exception("camera %s: plate reading failed", finding.camera.id)
         return vote.best()
+
+
+def _model_block(model: object) -> dict[str, object]:
+    return {"name": getattr(model, "name", None), "sha256": getattr(model, "model_sha256", None)}
+
+
+def _signal_block(finding: Finding) -> dict[str, object] | None:
+    """The controlling head's state at the offence, as the rule saw it."""
+    signal = finding.signal
+    if signal is None:
+        return None
+    return {
+        "phase": signal.phase.value,
+        "source": signal.source,
+        "phase_since_stream_s": None if signal.since is None else round(signal.since, 3),
+        "changed_at_utc": signal.changed_at.isoformat() if signal.changed_at else None,
+    }

@@ -12,11 +12,12 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from models.detector import Detector
 from pipeline.camera_pipeline import CameraPipeline, Finding
+from pipeline.clips import CLIPS_DIR, request_clip
 from pipeline.config import AppConfig, CameraConfig
 from pipeline.health import HealthMonitor
 from streams.frame import Frame
@@ -119,8 +120,11 @@ class Worker:
         max_batch: int | None = None,
         report_every_s: float = 30.0,
         health: HealthMonitor | None = None,
+        clips: bool = False,
     ) -> None:
         self.config = config
+        # Only a recorder wants clips; evaluation runs would write them for nothing.
+        self.clips = clips
         self.detector = detector
         self.sink = sink
         self.stop = stop or threading.Event()
@@ -227,10 +231,24 @@ class Worker:
             for finding in findings:
                 self.stats.findings += 1
                 try:
-                    self.sink.handle(finding)
+                    self.sink.handle(self._with_clip(finding) if self.clips else finding)
                 except Exception:
                     log.exception(
                         "camera %s: could not record a %s violation",
                         frame.camera_id,
                         finding.candidate.rule_type,
                     )
+
+    def _with_clip(self, finding: Finding) -> Finding:
+        """Ask the camera's ring for the clip now, while it still holds the seconds
+        before the offence; the ring writes it later, off this loop."""
+        evidence = self.config.evidence
+        pending = request_clip(
+            self.sources.get(finding.camera.id),
+            finding.candidate.offence_t,
+            before_s=evidence.clip_before_s,
+            after_s=evidence.clip_after_s,
+            buffer_seconds=finding.camera.source.buffer_seconds,
+            staging_dir=evidence.path / CLIPS_DIR,
+        )
+        return replace(finding, clip=pending)

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.rtsp",
     "tests.fixtures.kafka",
     "tests.fixtures.postgres",
+    "tests.fixtures.s3",
 ]
