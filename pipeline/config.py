@@ -417,6 +417,12 @@ class SpeedingRule(RuleBase):
     window_s: float = Field(
         default=1.0, gt=0, description="Speed is smoothed over this much track history."
     )
+    min_frames_over: int = Field(
+        default=3,
+        ge=1,
+        description="Consecutive frames the smoothed speed must stay above limit + tolerance "
+        "before it counts (one jittery window is not a speed).",
+    )
 
 
 class DwellRule(RuleBase):
@@ -444,6 +450,12 @@ class RestrictedLaneRule(RuleBase):
     lanes: list[str] = Field(default_factory=list, description="Lanes checked; empty: all.")
     min_duration_s: float = Field(
         default=1.0, ge=0, description="Time in the lane before it counts (not a lane change)."
+    )
+    max_gap_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds a vehicle may go unseen or outside the lane (occlusion, box "
+        "jitter over the lane line) without its time in the lane starting again.",
     )
 
 

@@ -11,12 +11,16 @@ from typing import Any
 from pipeline.config import CameraConfig
 from pipeline.rules.base import FrameContext, Rule, ViolationCandidate
 from pipeline.rules.red_light import RedLight
+from pipeline.rules.restricted_lane import RestrictedLane
+from pipeline.rules.speeding import Speeding
 from pipeline.scene import SceneGeometry
 
 __all__ = ["RULE_CLASSES", "FrameContext", "Rule", "ViolationCandidate", "build_rules"]
 
 RULE_CLASSES: dict[str, Any] = {
     "red_light": RedLight,
+    "speeding": Speeding,
+    "restricted_lane": RestrictedLane,
 }
 
 

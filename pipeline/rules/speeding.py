@@ -1,0 +1,217 @@
+"""`speeding`: a vehicle's ground speed, smoothed over a window, above limit + tolerance."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import median
+
+from pipeline.config import SpeedingRule
+from pipeline.rules.base import FrameContext, ViolationCandidate
+from pipeline.scene import SceneGeometry
+from pipeline.track_history import TrackPoint, TrackState
+
+RULE_VERSION = "1.0"
+MS_TO_KMH = 3.6
+MIN_POINTS = 4
+"""Sightings a speed window needs: fewer cannot outvote one jittery box."""
+MIN_SPAN_SHARE = 0.75
+"""The sightings in a window must span this share of `window_s` (an occlusion gap
+in the middle is fine; a window that is mostly gap is not a measurement)."""
+EDGE_MARGIN_PX = 2.0
+"""A box this close to the frame edge is cut by it: its bottom centre is not the
+vehicle's, so it is left out of speed windows."""
+SAME_VEHICLE_M = 3.0
+"""A new track within this many metres of where a flagged vehicle should be by now is
+that vehicle under a new tracker id."""
+SAME_VEHICLE_S = 2.0
+"""...if it appears within this many seconds of the flagged track's last sighting."""
+
+
+@dataclass(frozen=True)
+class SpeedEstimate:
+    speed_kmh: float
+    velocity_ms: tuple[float, float]
+    points: list[TrackPoint]
+
+    @property
+    def span_s(self) -> float:
+        return self.points[-1].t - self.points[0].t
+
+
+def _theil_sen_slope(ts: list[float], values: list[float]) -> float:
+    """Median of pairwise slopes: a few outliers (box jitter spikes) cannot move it."""
+    slopes = [
+        (values[j] - values[i]) / (ts[j] - ts[i])
+        for i in range(len(ts))
+        for j in range(i + 1, len(ts))
+        if ts[j] > ts[i]
+    ]
+    return median(slopes)
+
+
+def estimate_speed(points: list[TrackPoint]) -> SpeedEstimate | None:
+    """Ground speed through the sightings' ground points, robust to outliers.
+
+    Uses each sighting's own time, so unevenly spaced frames and gaps are measured
+    as they happened.
+    """
+    grounded = [p for p in points if p.ground is not None]
+    if len(grounded) < MIN_POINTS or grounded[-1].t <= grounded[0].t:
+        return None
+    ts = [p.t for p in grounded]
+    vx = _theil_sen_slope(ts, [p.ground[0] for p in grounded if p.ground is not None])
+    vy = _theil_sen_slope(ts, [p.ground[1] for p in grounded if p.ground is not None])
+    return SpeedEstimate(math.hypot(vx, vy) * MS_TO_KMH, (vx, vy), grounded)
+
+
+@dataclass
+class _Flagged:
+    """A vehicle already reported: where it was last seen, to know it after an id switch."""
+
+    last_t: float
+    ground: tuple[float, float]
+    velocity_ms: tuple[float, float]
+
+    def expected_at(self, t: float) -> tuple[float, float]:
+        dt = t - self.last_t
+        return (
+            self.ground[0] + self.velocity_ms[0] * dt,
+            self.ground[1] + self.velocity_ms[1] * dt,
+        )
+
+
+class Speeding:
+    """Flags vehicles whose smoothed ground speed exceeds their lane's limit.
+
+    Each frame, a track's speed is the robust (Theil-Sen) slope of its calibrated
+    ground positions over the last `window_s` of sightings whose boxes are not cut by
+    the frame edge. The speed must stay above the limit plus tolerance for
+    `min_frames_over` consecutive frames. One violation per vehicle, also across
+    tracker id switches.
+    """
+
+    type = "speeding"
+    version = RULE_VERSION
+
+    def __init__(self, config: SpeedingRule, geometry: SceneGeometry) -> None:
+        calibration = geometry.scene.calibration
+        if calibration is None or geometry.ground is None:
+            raise ValueError("speeding needs a ground calibration")
+        self.config = config
+        self.geometry = geometry
+        self.calibration = calibration
+        self._over: dict[int, int] = {}
+        self._flagged: dict[int, _Flagged] = {}
+
+    def threshold_kmh(self, limit_kmh: float) -> float:
+        """Speed above which a vehicle under `limit_kmh` is speeding."""
+        return limit_kmh + self.config.tolerance_kmh + limit_kmh * self.config.tolerance_pct / 100
+
+    def check(self, ctx: FrameContext) -> list[ViolationCandidate]:
+        found = []
+        height, width = ctx.image.shape[:2]
+        for track in ctx.tracks:
+            flagged = self._flagged.get(track.track_id)
+            if flagged is not None:
+                self._follow(flagged, track, ctx.t)
+                continue
+            if track.frames_seen < self.config.min_track_frames:
+                continue
+            if track.vehicle_class not in self.config.classes:
+                continue
+            window = [
+                p
+                for p in track.points
+                if ctx.t - self.config.window_s <= p.t <= ctx.t and _inside(p, width, height)
+            ]
+            estimate = estimate_speed(window)
+            if estimate is None or estimate.span_s < MIN_SPAN_SHARE * self.config.window_s:
+                self._over.pop(track.track_id, None)
+                continue
+            lane = self.geometry.lane_at(track.last.anchor)
+            lane_id = lane.id if lane is not None else None
+            limit = self.geometry.speed_limit_kmh(lane_id, track.vehicle_class)
+            if limit is None or estimate.speed_kmh <= self.threshold_kmh(limit):
+                self._over.pop(track.track_id, None)
+                continue
+            self._over[track.track_id] = self._over.get(track.track_id, 0) + 1
+            if self._over[track.track_id] < self.config.min_frames_over:
+                continue
+            self._over.pop(track.track_id, None)
+            last = estimate.points[-1]
+            assert last.ground is not None
+            self._flagged[track.track_id] = _Flagged(last.t, last.ground, estimate.velocity_ms)
+            if self._same_vehicle_as_flagged(track, track.points[0]):
+                continue
+            found.append(self._candidate(track, estimate, lane_id, limit))
+        seen = {track.track_id for track in ctx.tracks}
+        self._over = {k: n for k, n in self._over.items() if k in seen}
+        self._forget(ctx.t)
+        return found
+
+    def _candidate(
+        self, track: TrackState, estimate: SpeedEstimate, lane_id: str | None, limit: float
+    ) -> ViolationCandidate:
+        first, last = estimate.points[0], estimate.points[-1]
+        speed = estimate.speed_kmh
+        return ViolationCandidate(
+            rule_type=self.type,
+            rule_version=self.version,
+            track_id=track.track_id,
+            vehicle_class=track.vehicle_class,
+            offence_t=(first.t + last.t) / 2,
+            before=first,
+            after=last,
+            explanation=(
+                f"{track.vehicle_class} at {speed:.0f} km/h where the limit is {limit:g} km/h"
+                + (f" (lane {lane_id})" if lane_id else "")
+            ),
+            measurements={
+                "speed_kmh": round(speed, 1),
+                "limit_kmh": limit,
+                "threshold_kmh": round(self.threshold_kmh(limit), 2),
+                "excess_kmh": round(speed - limit, 1),
+                "tolerance_kmh": self.config.tolerance_kmh,
+                "tolerance_pct": self.config.tolerance_pct,
+                "lane": lane_id,
+                "calibration_id": self.calibration.id,
+                "calibration_date": self.calibration.date.isoformat(),
+                "window_s": round(estimate.span_s, 3),
+                "window_start_stream_s": round(first.t, 3),
+                "window_end_stream_s": round(last.t, 3),
+                "sightings": len(estimate.points),
+            },
+        )
+
+    def _follow(self, flagged: _Flagged, track: TrackState, t: float) -> None:
+        """Keep a reported vehicle's last ground position current."""
+        ground = track.last.ground
+        if ground is not None:
+            flagged.last_t, flagged.ground = t, ground
+
+    def _same_vehicle_as_flagged(self, track: TrackState, first: TrackPoint) -> bool:
+        """Whether a track is a reported vehicle that the tracker gave a new id."""
+        if first.ground is None:
+            return False
+        for track_id, flagged in self._flagged.items():
+            if track_id == track.track_id or not 0 <= first.t - flagged.last_t <= SAME_VEHICLE_S:
+                continue
+            ex, ey = flagged.expected_at(first.t)
+            if math.hypot(first.ground[0] - ex, first.ground[1] - ey) <= SAME_VEHICLE_M:
+                return True
+        return False
+
+    def _forget(self, t: float) -> None:
+        # Tracker ids are not reused; a minute unseen is long gone.
+        self._flagged = {k: f for k, f in self._flagged.items() if t - f.last_t < 60.0}
+
+
+def _inside(point: TrackPoint, width: int, height: int) -> bool:
+    x1, y1, x2, y2 = point.box
+    return (
+        x1 > EDGE_MARGIN_PX
+        and y1 > EDGE_MARGIN_PX
+        and x2 < width - EDGE_MARGIN_PX
+        and y2 < height - EDGE_MARGIN_PX
+    )
