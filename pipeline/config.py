@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -82,6 +83,13 @@ class SourceConfig(StrictModel):
         le=120,
         description="Seconds of encoded video kept for pre/post-event clips (0: none).",
     )
+    recorded_at: AwareDatetime | None = Field(
+        default=None,
+        description="Video files only: wall-clock time of the file's first frame, with its "
+        "UTC offset (e.g. 2026-05-04T07:45:00+07:00). Frames are then stamped with it plus "
+        "their stream time, not their decode time, so lanes' banned hours are judged at the "
+        "time the video shows.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -98,6 +106,15 @@ class SourceConfig(StrictModel):
             if not parsed.hostname:
                 raise ValueError(f"URL {url!r} has no host")
         return url
+
+    @model_validator(mode="after")
+    def _recorded_at_only_for_files(self) -> SourceConfig:
+        if self.recorded_at is not None and not self.is_file:
+            raise ValueError(
+                "recorded_at is for video files; a live camera's frames are stamped when "
+                "they arrive"
+            )
+        return self
 
     @property
     def is_file(self) -> bool:

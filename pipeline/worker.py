@@ -104,6 +104,7 @@ def open_source(camera: CameraConfig) -> StreamSource:
         open_timeout_s=camera.source.open_timeout_s,
         read_timeout_s=camera.source.read_timeout_s,
         buffer_seconds=camera.source.buffer_seconds,
+        recorded_at=camera.source.recorded_at,
     )
 
 

@@ -20,7 +20,8 @@ class Frame:
         pts: Stream time in seconds. The first frame the source ever decoded is
             0.0; the value never decreases, also across reconnects and loops.
         wall_time: When the frame was decoded (UTC, timezone-aware). For a file
-            read in batch mode this is decode time, not capture time.
+            read in batch mode this is decode time, not capture time, unless
+            the source was given the file's ``recorded_at``.
         image: Pixels, BGR ``uint8`` of shape ``(height, width, 3)``.
 
     Example:

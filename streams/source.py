@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
@@ -91,6 +91,10 @@ class StreamSource:
         backoff_max_s: Longest delay between reconnect attempts; a stream that
             comes back is picked up within about this long.
         buffer_seconds: Encoded history kept for :meth:`clip` (0 keeps none).
+        recorded_at: For a file whose capture time is known: the wall-clock time of
+            its first frame. Frames are then stamped ``recorded_at`` plus their
+            stream time instead of their decode time, so time windows (banned
+            hours) are judged at the moment the video shows.
 
     Example:
         >>> with StreamSource("cam1", "clip.mp4", analysis_fps=5) as src:  # doctest: +SKIP
@@ -112,6 +116,7 @@ class StreamSource:
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 4.0,
         buffer_seconds: float = 10.0,
+        recorded_at: datetime | None = None,
     ) -> None:
         if rtsp_transport not in RTSP_TRANSPORTS:
             raise ValueError(f"rtsp_transport must be one of {sorted(RTSP_TRANSPORTS)}")
@@ -119,11 +124,14 @@ class StreamSource:
             raise ValueError("timeouts must be positive")
         if buffer_seconds < 0:
             raise ValueError("buffer_seconds must not be negative")
+        if recorded_at is not None and (is_network_url(url) or recorded_at.tzinfo is None):
+            raise ValueError("recorded_at needs a file source and a time zone-aware time")
         self.camera_id = camera_id
         self.url = url
         self.analysis_fps = analysis_fps
         self.loop = loop
         self.network = is_network_url(url)
+        self.recorded_at = recorded_at
         self.live = self.network or realtime
         self._rtsp_transport = rtsp_transport
         self._timeouts = (open_timeout_s, read_timeout_s)
@@ -373,13 +381,18 @@ class StreamSource:
             self._pace_origin = time.monotonic() - pts
         if not self.network and self.live:
             self._stop.wait(max(0.0, self._pace_origin + pts - time.monotonic()))
-        wall_time = datetime.now(UTC)
+        decoded_at = datetime.now(UTC)
+        wall_time = (
+            decoded_at
+            if self.recorded_at is None
+            else (self.recorded_at + timedelta(seconds=pts)).astimezone(UTC)
+        )
         with self._lock:
             if self._state is not SourceState.ONLINE:
                 log.info("camera %s: online", self.camera_id)
             self._state, self._reason = SourceState.ONLINE, ""
             self._frames_decoded += 1
-            self._last_frame_wall_time = wall_time
+            self._last_frame_wall_time = decoded_at  # the source's health: when, not what
             self._size = (frame.width, frame.height)
             self._fps.add(pts)
         if not self._sampler.take(pts):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import av
@@ -159,3 +159,33 @@ def test_stop_ends_a_blocked_batch_reader(h264_mp4_factory: VideoFactory) -> Non
 def test_bad_arguments_are_rejected(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         StreamSource("cam1", "x.mp4", **kwargs)  # type: ignore[arg-type]
+
+
+def test_recorded_at_stamps_frames_with_the_time_the_video_shows(
+    h264_mp4_factory: VideoFactory,
+) -> None:
+    video = h264_mp4_factory(seconds=1, fps=25)
+    recorded_at = datetime(2026, 5, 4, 16, 29, 58, tzinfo=timezone(timedelta(hours=7)))
+    before = datetime.now(UTC)
+    with StreamSource("cam1", str(video), analysis_fps=5, recorded_at=recorded_at) as source:
+        frames = read_all(source)
+        stats = source.stats
+    assert len(frames) == 5
+    for frame in frames:
+        assert frame.wall_time.tzinfo is UTC
+        assert frame.wall_time == recorded_at + timedelta(seconds=frame.pts)
+    assert frames[1].wall_time == datetime(2026, 5, 4, 9, 29, 58, 200000, tzinfo=UTC)
+    # The source's own health still reports when it last decoded a frame.
+    assert stats.last_frame_wall_time is not None and stats.last_frame_wall_time >= before
+
+
+def test_recorded_at_needs_a_file_and_an_aware_time() -> None:
+    with pytest.raises(ValueError, match="recorded_at"):
+        StreamSource(
+            "cam1",
+            "rtsp://127.0.0.1:8554/cam",
+            analysis_fps=5,
+            recorded_at=datetime(2026, 5, 4, tzinfo=UTC),
+        )
+    with pytest.raises(ValueError, match="recorded_at"):
+        StreamSource("cam1", "clip.mp4", analysis_fps=5, recorded_at=datetime(2026, 5, 4))
