@@ -452,6 +452,12 @@ class DwellRule(RuleBase):
     max_gap_s: float = Field(
         default=2.0, ge=0, description="Occlusion gap a stay survives without restarting."
     )
+    forget_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A flagged stay is remembered while its vehicle is out of sight this long, "
+        "so the same parked vehicle is not flagged again after an occlusion or id switch.",
+    )
 
 
 class NoStoppingRule(DwellRule):
@@ -484,6 +490,15 @@ class OverloadedMotorbikeRule(RuleBase):
     max_riders: int = Field(default=2, ge=1, description="Riders allowed, driver included.")
     min_frames: int = Field(
         default=5, ge=1, description="Frames the excess must be seen on before it counts."
+    )
+    window_s: float = Field(
+        default=2.0, gt=0, description="The min_frames sightings must fall within this long."
+    )
+    min_travel_px: float = Field(
+        default=30.0,
+        ge=0,
+        description="The motorbike must move this far over those sightings with its riders "
+        "keeping their places on it: a pedestrian beside a stopped bike does not ride it.",
     )
 
 

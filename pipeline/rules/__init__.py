@@ -10,6 +10,9 @@ from typing import Any
 
 from pipeline.config import CameraConfig
 from pipeline.rules.base import FrameContext, Rule, ViolationCandidate
+from pipeline.rules.no_parking import NoParking
+from pipeline.rules.no_stopping import NoStopping
+from pipeline.rules.overloaded_motorbike import OverloadedMotorbike
 from pipeline.rules.red_light import RedLight
 from pipeline.rules.restricted_lane import RestrictedLane
 from pipeline.rules.speeding import Speeding
@@ -19,6 +22,9 @@ __all__ = ["RULE_CLASSES", "FrameContext", "Rule", "ViolationCandidate", "build_
 
 RULE_CLASSES: dict[str, Any] = {
     "red_light": RedLight,
+    "no_stopping": NoStopping,
+    "no_parking": NoParking,
+    "overloaded_motorbike": OverloadedMotorbike,
     "speeding": Speeding,
     "restricted_lane": RestrictedLane,
 }

@@ -1,0 +1,161 @@
+"""`overloaded_motorbike`: more riders on a motorbike than allowed, held over frames.
+
+Riders come from `models.riders` through `FrameContext.riders`: the persons whose box
+sits on the tracked motorbike on that frame. One frame proves little (a pedestrian
+standing beside a bike passes the one-frame test, and detections flicker), so a
+motorbike is flagged when it carries more than `max_riders` on `min_frames` sightings
+within `window_s`, while it moves at least `min_travel_px` and every rider keeps their
+place on it: a pedestrian standing still slides along a moving bike's box.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from pipeline.config import OverloadedMotorbikeRule
+from pipeline.rules.base import FrameContext, ViolationCandidate
+from pipeline.scene import SceneGeometry
+from pipeline.track_history import Box, TrackPoint, TrackState
+
+RULE_VERSION = "1.0"
+MAX_SEAT_DRIFT = 0.08
+"""How far (in bike widths) a rider's centre may shift along the bike between the
+first and last counted sighting: box jitter and a rider's sway, not a bike's length.
+The bike must also travel at least twice this far, so a person standing still beside
+it drifts out of tolerance before the excess can count."""
+SWITCH_GAP_S = 2.0
+"""A new track that starts within this long of a flagged one's last sighting, near
+it, is taken for the same motorbike after a tracker id switch."""
+
+
+@dataclass(frozen=True)
+class _Sighting:
+    point: TrackPoint
+    seats: tuple[float, ...]
+    """Riders' box centres along the bike, in bike widths from its centre, sorted."""
+
+
+def _seats(bike: Box, riders: list[Box]) -> tuple[float, ...]:
+    width = max(bike[2] - bike[0], 1e-6)
+    centre = (bike[0] + bike[2]) / 2
+    return tuple(sorted(((r[0] + r[2]) / 2 - centre) / width for r in riders))
+
+
+class OverloadedMotorbike:
+    """Flags motorbikes seen carrying more than `max_riders`, once per motorbike."""
+
+    type = "overloaded_motorbike"
+    version = RULE_VERSION
+
+    def __init__(self, config: OverloadedMotorbikeRule, geometry: SceneGeometry) -> None:
+        self.config = config
+        self.geometry = geometry
+        self._excess: dict[int, deque[_Sighting]] = {}
+        self._flagged: dict[int, TrackPoint] = {}
+        """Flagged track id -> its latest sighting (to recognise it after an id switch)."""
+
+    def check(self, ctx: FrameContext) -> list[ViolationCandidate]:
+        found = []
+        for track in ctx.tracks:
+            if track.track_id in self._flagged:
+                self._flagged[track.track_id] = track.last
+                continue
+            if track.vehicle_class not in self.config.classes:
+                continue
+            riders = ctx.riders.get(track.track_id, [])
+            sightings = self._excess.setdefault(track.track_id, deque())
+            if len(riders) > self.config.max_riders:
+                sightings.append(_Sighting(track.last, _seats(track.last.box, riders)))
+            while sightings and ctx.t - sightings[0].point.t > self.config.window_s:
+                sightings.popleft()
+            if track.frames_seen < self.config.min_track_frames:
+                continue
+            held = self._held(sightings)
+            if held is None:
+                continue
+            first, last = held
+            if self._switched_from_flagged(track):
+                self._flagged[track.track_id] = track.last
+                continue
+            self._flagged[track.track_id] = track.last
+            self._excess.pop(track.track_id, None)
+            count = len(last.seats)
+            found.append(
+                ViolationCandidate(
+                    rule_type=self.type,
+                    rule_version=self.version,
+                    track_id=track.track_id,
+                    vehicle_class=track.vehicle_class,
+                    offence_t=last.point.t,
+                    before=first.point,
+                    after=last.point,
+                    explanation=(
+                        f"{track.vehicle_class} carried {count} riders "
+                        f"(allowed {self.config.max_riders}) on {len(sightings)} frames over "
+                        f"{last.point.t - first.point.t:.1f} s"
+                    ),
+                    measurements={
+                        "riders": count,
+                        "max_riders": self.config.max_riders,
+                        "frames_with_excess": len(sightings),
+                        "first_seen_s": round(first.point.t, 3),
+                        "stream_time_s": round(last.point.t, 3),
+                        "travel_px": round(_travel(first.point, last.point), 1),
+                        "rider_boxes": [
+                            [round(v, 1) for v in box] for box in ctx.riders.get(track.track_id, [])
+                        ],
+                    },
+                )
+            )
+        seen = {t.track_id for t in ctx.tracks}
+        self._excess = {
+            tid: s
+            for tid, s in self._excess.items()
+            if tid in seen or (s and ctx.t - s[-1].point.t <= self.config.window_s)
+        }
+        self._flagged = {
+            tid: p for tid, p in self._flagged.items() if ctx.t - p.t <= 10 * SWITCH_GAP_S
+        }
+        return found
+
+    def _held(self, sightings: deque[_Sighting]) -> tuple[_Sighting, _Sighting] | None:
+        """The first and last sighting proving the excess, or None while unproven.
+
+        Only sightings with the latest rider count are compared seat by seat; at least
+        `min_frames` of them must lie from the first to the last, and the bike must have
+        moved `min_travel_px` (and twice MAX_SEAT_DRIFT) between them with every rider
+        in place.
+        """
+        if len(sightings) < self.config.min_frames:
+            return None
+        last = sightings[-1]
+        same = [s for s in sightings if len(s.seats) == len(last.seats)]
+        if len(same) < self.config.min_frames:
+            return None
+        width = last.point.box[2] - last.point.box[0]
+        needed = max(self.config.min_travel_px, 2 * MAX_SEAT_DRIFT * width)
+        for first in same[: len(same) - self.config.min_frames + 1]:
+            if _travel(first.point, last.point) < needed:
+                break
+            if all(
+                abs(a - b) <= MAX_SEAT_DRIFT for a, b in zip(first.seats, last.seats, strict=True)
+            ):
+                return first, last
+        return None
+
+    def _switched_from_flagged(self, track: TrackState) -> bool:
+        start = track.points[0]
+        width = start.box[2] - start.box[0]
+        for tid, point in self._flagged.items():
+            if tid == track.track_id:
+                continue
+            gap = start.t - point.t
+            if 0 <= gap <= SWITCH_GAP_S and _travel(point, start) <= width:
+                return True
+        return False
+
+
+def _travel(a: TrackPoint, b: TrackPoint) -> float:
+    return math.hypot(b.anchor[0] - a.anchor[0], b.anchor[1] - a.anchor[1])
