@@ -7,20 +7,21 @@ never sees another camera's tracks and one camera's failure stays its own.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from models.detections import Detections, class_id
 from models.riders import associate_riders
-from models.tracking import ByteTracker
+from models.tracking import build_tracker
 from pipeline.clips import PendingClip
-from pipeline.config import CameraConfig
+from pipeline.config import ByteTrackConfig, CameraConfig, TrackerConfig
 from pipeline.geometry import anchor_point
 from pipeline.rules import Rule, ViolationCandidate, build_rules
 from pipeline.rules.base import FrameContext
 from pipeline.scene import SceneGeometry
-from pipeline.signal import SignalState, SignalTracker
+from pipeline.signal import SignalState
+from pipeline.signal_feed import CameraSignals, ControllerFeed, signal_measurements
 from pipeline.track_history import Box, TrackHistory
 from streams.frame import Frame
 
@@ -44,10 +45,25 @@ class Finding:
 class CameraPipeline:
     """Turns one camera's frames and detections into violation findings."""
 
-    def __init__(self, camera: CameraConfig) -> None:
+    def __init__(
+        self,
+        camera: CameraConfig,
+        *,
+        signal_feed: ControllerFeed | None = None,
+        tracker: TrackerConfig | None = None,
+    ) -> None:
+        """Args:
+        camera: The camera's config.
+        signal_feed: Signal controllers' phases, for heads read from a feed.
+        tracker: The app-wide tracker settings; the camera's own `tracker` wins.
+        """
         self.camera = camera
-        self.tracker = ByteTracker(frame_rate=camera.analysis_fps)
-        self.signals = {head.id: SignalTracker(head.region) for head in camera.scene.signal_heads}
+        tracking = camera.tracker or tracker or ByteTrackConfig()
+        self.tracker = build_tracker(
+            tracking.type, camera.analysis_fps, **tracking.tracker_settings()
+        )
+        # Each head's phase from its image, its controller's feed, or both (per its `source`).
+        self.signals = CameraSignals(camera, signal_feed)
         self.history = TrackHistory()
         self.geometry = SceneGeometry(camera.scene, camera.timezone)
         self.rules: list[Rule] = build_rules(camera, self.geometry)
@@ -58,7 +74,7 @@ class CameraPipeline:
         """Advance tracking and every rule by one analysed frame."""
         self.frames_processed += 1
         self._remember(frame)
-        signal_states = {hid: s.update(frame.image, frame.pts) for hid, s in self.signals.items()}
+        signal_states = self.signals.update(frame)
         vehicles = detections.select(
             np.array([name in VEHICLE_CLASSES for name in detections.class_names], dtype=bool)
         )
@@ -91,13 +107,24 @@ class CameraPipeline:
                 before = self._frame(candidate.before.seq) or frame
                 after = self._frame(candidate.after.seq) or frame
                 head = candidate.measurements.get("signal_head")
+                signal = signal_states.get(head) if isinstance(head, str) else None
+                if signal is not None:
+                    # Which source gave the phase, and for how long it had shown, go
+                    # with the rule's own measurements into the row and the manifest.
+                    candidate = replace(
+                        candidate,
+                        measurements={
+                            **candidate.measurements,
+                            **signal_measurements(signal, candidate.offence_t),
+                        },
+                    )
                 findings.append(
                     Finding(
                         camera=self.camera,
                         candidate=candidate,
                         before_frame=before,
                         after_frame=after,
-                        signal=signal_states.get(head) if isinstance(head, str) else None,
+                        signal=signal,
                     )
                 )
         return findings

@@ -164,8 +164,28 @@ class StopLine(StrictModel):
 
 
 class SignalHead(StrictModel):
-    id: str = Field(description="Signal head id, unique within the camera.")
-    region: Box = Field(description="Pixel box x1, y1, x2, y2 around the head's lamps.")
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Signal head id, unique within the camera (also the controller's name for it).",
+    )
+    region: Box | None = Field(
+        default=None,
+        description="Pixel box x1, y1, x2, y2 around the head's lamps (a countdown display "
+        "beside them may be inside). Needed unless source is controller.",
+    )
+    source: Literal["image", "controller", "auto"] = Field(
+        default="auto",
+        description="Where the phase comes from. image: read from the region; controller: "
+        "only the controller's feed (POST /api/v1/signals/{head} or the signal-phases topic), "
+        "unknown while it is stale; auto: the controller while its feed is fresh, else the image.",
+    )
+    controller_stale_s: float = Field(
+        default=180.0,
+        gt=0,
+        le=3600,
+        description="A controller feed with no message for longer than this is stale. Longer "
+        "than the longest phase, unless the controller repeats its current phase meanwhile.",
+    )
     lanes: list[str] = Field(
         default_factory=list,
         description="Ids of the lanes this head controls; empty: every lane of the camera.",
@@ -173,11 +193,22 @@ class SignalHead(StrictModel):
 
     @field_validator("region")
     @classmethod
-    def _box_is_ordered(cls, region: Box) -> Box:
+    def _box_is_ordered(cls, region: Box | None) -> Box | None:
+        if region is None:
+            return None
         x1, y1, x2, y2 = region
         if x2 <= x1 or y2 <= y1:
             raise ValueError("region must be x1, y1, x2, y2 with x2 > x1 and y2 > y1")
         return region
+
+    @model_validator(mode="after")
+    def _region_unless_controller(self) -> SignalHead:
+        if self.region is None and self.source != "controller":
+            raise ValueError(
+                f"signal head {self.id!r}: region is required when source is {self.source!r} "
+                "(only a source: controller head may leave it out)"
+            )
+        return self
 
 
 class TimeWindow(StrictModel):
@@ -354,8 +385,9 @@ class Scene(StrictModel):
         if self.stop_line is not None:
             check("stop_line", self.stop_line.points)
         for head in self.signal_heads:
-            x1, y1, x2, y2 = head.region
-            check(f"signal head {head.id!r} region", [(x1, y1), (x2, y2)])
+            if head.region is not None:
+                x1, y1, x2, y2 = head.region
+                check(f"signal head {head.id!r} region", [(x1, y1), (x2, y2)])
         for lane in self.lanes:
             check(f"lane {lane.id!r} polygon", lane.polygon)
         for zone in self.zones:
@@ -405,6 +437,24 @@ class StopLineRule(RuleBase):
     max_stopped_s: float = Field(
         default=3.0, gt=0, description="Seconds a vehicle may stand over the line/crossing on red."
     )
+    stationary_radius_px: float = Field(
+        default=12.0,
+        gt=0,
+        description="How far the anchor may wander (box jitter) while the vehicle counts as "
+        "standing still.",
+    )
+    line_margin_px: float = Field(
+        default=10.0,
+        ge=0,
+        description="How far past the stop line the vehicle's ground contact must reach to "
+        "count as over it, so a vehicle halted at the line with a jittering box is not.",
+    )
+    max_gap_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="Seconds a standing vehicle may go unseen (occlusion, tracker id switch) "
+        "without its time over the line starting again.",
+    )
 
 
 class WrongWayRule(RuleBase):
@@ -422,6 +472,19 @@ class WrongWayRule(RuleBase):
         le=180,
         description="Motion more than this many degrees off every allowed direction is "
         "against the lane.",
+    )
+    jitter_px: float = Field(
+        default=15.0,
+        ge=0,
+        description="Movements shorter than this are box jitter and never end a run against "
+        "the lane; a forward move longer than this does.",
+    )
+    max_gap_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds a vehicle may go unseen (occlusion) without its run against the "
+        "lane starting again; a new track id within this time and a box width of where a "
+        "flagged vehicle vanished is that same vehicle.",
     )
 
 
@@ -515,6 +578,76 @@ RuleConfig = Annotated[
 ]
 
 
+class TrackerBase(StrictModel):
+    """Settings every tracker shares (see `models.tracking`)."""
+
+    track_high_thresh: float = Field(
+        default=0.25, gt=0, lt=1, description="Detections at or above this score are matched first."
+    )
+    track_low_thresh: float = Field(
+        default=0.1,
+        gt=0,
+        lt=1,
+        description="Detections between this and track_high_thresh only keep tracks alive.",
+    )
+    new_track_thresh: float = Field(
+        default=0.25, gt=0, lt=1, description="Lowest score of a detection that starts a new track."
+    )
+    match_thresh: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Highest association cost (1 - IoU, fused with the score) of a match.",
+    )
+    lost_track_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description="How long a track that lost its vehicle (occlusion, missed detections) can "
+        "be found again under the same id; longer bridges longer occlusions but risks giving "
+        "the id to another vehicle.",
+    )
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> TrackerBase:
+        if self.track_low_thresh > self.track_high_thresh:
+            raise ValueError("track_low_thresh must not exceed track_high_thresh")
+        return self
+
+    def tracker_settings(self) -> dict[str, Any]:
+        """Keyword settings for `models.tracking.build_tracker`."""
+        settings = self.model_dump(exclude={"type", "lost_track_s"})
+        # The trackers take ByteTrack's unit: frames at 30 fps, whatever the camera's rate.
+        settings["track_buffer"] = max(1, round(self.lost_track_s * 30))
+        return settings
+
+
+class ByteTrackConfig(TrackerBase):
+    """ByteTrack: boxes and motion only; the cheapest, for fixed cameras."""
+
+    type: Literal["bytetrack"] = "bytetrack"
+
+
+class BotSortConfig(TrackerBase):
+    """BoT-SORT without appearance model (ReID needs downloaded weights)."""
+
+    type: Literal["botsort"] = "botsort"
+    camera_motion: Literal["none", "sparse_optical_flow"] = Field(
+        default="sparse_optical_flow",
+        description="Camera-motion compensation: sparse_optical_flow for poles that sway and "
+        "PTZ cameras (a few ms per frame); none for a fixed camera.",
+    )
+    proximity_thresh: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Lowest IoU between a track's predicted box and a detection to match them.",
+    )
+
+
+TrackerConfig = Annotated[ByteTrackConfig | BotSortConfig, Field(discriminator="type")]
+
+
 class CameraConfig(StrictModel):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Stable camera id.")
     name: str = Field(description="Display name.")
@@ -532,6 +665,11 @@ class CameraConfig(StrictModel):
     timezone: str = Field(
         default="Asia/Ho_Chi_Minh",
         description="IANA time zone of the camera, for lanes' and zones' time windows.",
+    )
+    tracker: TrackerConfig | None = Field(
+        default=None,
+        description="This camera's tracker, replacing the top-level tracker section as a whole "
+        "(e.g. botsort with camera_motion for a camera on a swaying pole).",
     )
     scene: Scene = Field(default_factory=Scene)
     rules: list[RuleConfig] = Field(default_factory=list, description="Rules checked.")
@@ -694,6 +832,11 @@ class KafkaTopics(StrictModel):
     violations: str = "violations"
     camera_health: str = "camera-health"
     reviews: str = "reviews"
+    signal_phases: str = Field(
+        default="signal-phases",
+        description="Signal phase changes from controllers (published by the review UI's "
+        "signals API, or by a controller directly); workers follow it.",
+    )
     system_alerts: str = Field(
         default="system-alerts",
         description="Alerts about the installation itself, e.g. the evidence disk nearly full.",
@@ -913,6 +1056,10 @@ class AppConfig(StrictModel):
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     kafka: KafkaConfig | None = Field(default=None, description="Kafka; none = no events.")
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    tracker: TrackerConfig = Field(
+        default_factory=ByteTrackConfig,
+        description="Tracker of every camera that does not set its own: bytetrack or botsort.",
+    )
     plates: PlatesConfig = Field(default_factory=PlatesConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)

@@ -40,6 +40,7 @@ from review_ui.routes import (
     login,
     notice,
     queue,
+    signals,
     violations,
 )
 from review_ui.templating import STATIC_DIR, templates
@@ -200,6 +201,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_history.router)
     app.include_router(api_cameras.router)
+    app.include_router(signals.router)
 
     @app.get("/healthz", tags=["health"], dependencies=[Depends(public_route)])
     def healthz() -> JSONResponse:

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 
-from pipeline.store.models import User
+from pipeline.store.api_tokens import TOKEN_ROLES, token_holder
+from pipeline.store.models import ApiToken, User
 from pipeline.store.users import ROLES
 from review_ui.deps import SessionDep
 
@@ -131,6 +132,47 @@ class PublicRoute:
 public_route = PublicRoute()
 
 
+class TokenRoleCheck:
+    """A dependency for machine clients: `Authorization: Bearer <token>`, the token
+    holding one of `roles` (see `trafficcam tokens add`).
+
+    A browser session never counts here: a controller's request carries no cookie,
+    and a logged-in person is not a controller. No CSRF check is needed either, as
+    browsers never add an Authorization header by themselves.
+    """
+
+    def __init__(self, *roles: str) -> None:
+        unknown = set(roles) - set(TOKEN_ROLES)
+        if unknown:
+            raise ValueError(f"unknown token roles {sorted(unknown)}; known: {TOKEN_ROLES}")
+        self.roles = tuple(roles)
+
+    def __call__(self, request: Request, db: SessionDep) -> ApiToken:
+        header = request.headers.get("authorization")
+        if header is None:
+            if isinstance(request.session.get(_SESSION_USER), int):
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN,
+                    f"this API takes a bearer token of role {' or '.join(self.roles)}, not a login",
+                )
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "Authorization: Bearer <token> required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        scheme, _, token = header.partition(" ")
+        holder = token_holder(db, token.strip()) if scheme.lower() == "bearer" else None
+        if holder is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "unknown or revoked token (Authorization must be 'Bearer <token>')",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        if holder.role not in self.roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "this token's role may not do this")
+        return holder
+
+
 def require_roles(*roles: str) -> RoleCheck:
     """A dependency for routes open to `roles` only.
 
@@ -149,7 +191,7 @@ def route_roles(dependant: Any) -> tuple[str, ...] | None:
     stack = [dependant]
     while stack:
         node = stack.pop()
-        if isinstance(node.call, RoleCheck | PublicRoute):
+        if isinstance(node.call, RoleCheck | PublicRoute | TokenRoleCheck):
             return node.call.roles
         stack.extend(node.dependencies)
     return None
@@ -160,3 +202,4 @@ Reviewer = Annotated[User, Depends(require_roles(*REVIEW_ROLES))]
 Analyst = Annotated[User, Depends(require_roles(*ANALYST_ROLES))]
 Operator = Annotated[User, Depends(require_roles(*OPERATOR_ROLES))]
 Admin = Annotated[User, Depends(require_roles(*ADMIN_ROLES))]
+SignalController = Annotated[ApiToken, Depends(TokenRoleCheck("signal-controller"))]

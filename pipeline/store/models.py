@@ -267,3 +267,37 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ApiToken(Base):
+    """A machine client's bearer token (e.g. a signal controller). Only its SHA-256 is
+    kept: the token is shown once, when it is made. Revoked tokens stay, marked."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SignalPhaseChange(Base):
+    """A signal head's phase change as its controller reported it. Rows are appended,
+    never updated: the record of what the controller said, and when."""
+
+    __tablename__ = "signal_phase_changes"
+    # Workers poll for rows after the last id they saw, for their own cameras.
+    __table_args__ = (Index("ix_signal_phase_changes_camera_id", "camera_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    head_id: Mapped[str] = mapped_column(String(64))
+    phase: Mapped[str] = mapped_column(String(10))
+    changed_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    controller_id: Mapped[str | None] = mapped_column(String(80), default=None)
+    sequence: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    reported_by: Mapped[str] = mapped_column(String(80))
