@@ -228,7 +228,7 @@ class BotSortTracker(ByteTracker):
         new_track_thresh: float = 0.25,
         track_buffer: int = 30,
         match_thresh: float = 0.8,
-        camera_motion: CameraMotion = "none",
+        camera_motion: CameraMotion = "sparse_optical_flow",
         proximity_thresh: float = 0.5,
     ) -> None:
         """Create a tracker for one camera.
@@ -236,9 +236,10 @@ class BotSortTracker(ByteTracker):
         Args:
             frame_rate, track_high_thresh, track_low_thresh, new_track_thresh,
                 track_buffer, match_thresh: As for `ByteTracker`.
-            camera_motion: `none` for a fixed camera; `sparse_optical_flow` estimates
-                the frame-to-frame camera motion (a few milliseconds per 720p frame) and
-                moves every track with it, for swaying poles and PTZ cameras.
+            camera_motion: `sparse_optical_flow` (BoT-SORT's usual setting) estimates the
+                frame-to-frame camera motion (a few milliseconds per 720p frame) and moves
+                every track with it, for swaying poles and PTZ cameras; it needs the
+                frame passed to `update`. `none` for a fixed camera.
             proximity_thresh: Minimum IoU between a track's predicted box and a
                 detection for them to be matched at all.
 
