@@ -20,6 +20,7 @@ from pipeline.camera_pipeline import CameraPipeline, Finding
 from pipeline.clips import CLIPS_DIR, request_clip
 from pipeline.config import AppConfig, CameraConfig
 from pipeline.health import HealthMonitor
+from pipeline.signal_feed import ControllerFeed
 from streams.frame import Frame
 from streams.source import StreamSource
 
@@ -122,8 +123,11 @@ class Worker:
         report_every_s: float = 30.0,
         health: HealthMonitor | None = None,
         clips: bool = False,
+        signal_feed: ControllerFeed | None = None,
     ) -> None:
         self.config = config
+        # Controllers' phase changes for heads that take them; followed while running.
+        self.signal_feed = signal_feed
         # Only a recorder wants clips; evaluation runs would write them for nothing.
         self.clips = clips
         self.detector = detector
@@ -136,7 +140,10 @@ class Worker:
         self.input_sizes = {c.id: c.detector_input_size for c in config.cameras}
         self.report_every_s = report_every_s
         self.health = health
-        self.pipelines = {camera.id: CameraPipeline(camera) for camera in config.cameras}
+        self.pipelines = {
+            camera.id: CameraPipeline(camera, tracker=config.tracker, signal_feed=signal_feed)
+            for camera in config.cameras
+        }
         self.sources: dict[str, StreamSource] = {}
         self.stats = WorkerStats()
 
@@ -150,6 +157,8 @@ class Worker:
         next_report = started + self.report_every_s
         reported_frames = 0
         self.sources = {camera.id: open_source(camera) for camera in self.config.cameras}
+        if self.signal_feed is not None:
+            self.signal_feed.start()
         for source in self.sources.values():
             source.start()
         next_health = started
@@ -177,6 +186,8 @@ class Worker:
         finally:
             for source in self.sources.values():
                 source.stop()
+            if self.signal_feed is not None:
+                self.signal_feed.stop()
             if self.health is not None:
                 self.health.tick()  # operators see the cameras go offline, reason "stopped"
             self.stats.seconds = time.monotonic() - started
