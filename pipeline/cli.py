@@ -307,6 +307,11 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
                 violation = get_violation(session, violation_id)
                 if violation is None:
                     raise CommandError(f"no violation {violation_id!r} in {config.database_url}")
+                if violation.evidence_deleted_at is not None:
+                    # Removed on purpose; the rows still say what the files were.
+                    deleted_on = violation.evidence_deleted_at.date().isoformat()
+                    print(f"{violation_id}: evidence deleted under retention on {deleted_on}")
+                    continue
                 # The database's own hashes are checked too: a manifest rewritten
                 # together with its files would still pass a manifest-only check.
                 for item in violation.evidence:
@@ -346,6 +351,28 @@ def cmd_evidence_public_key(args: argparse.Namespace) -> int:
         print(f"public key {key_id(public_key)} written to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(pem.decode("ascii"))
+    return 0
+
+
+# ---------------------------------------------------------------- retention
+
+
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    from pipeline.retention import EvidenceRetention
+    from pipeline.store.db import open_database
+
+    config = load_config(args.config)
+    _, session_factory = open_database(config.database_url)
+    report = EvidenceRetention(config, session_factory).run(dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    for deletion in report.deletions:
+        print(
+            f"{verb} {deletion.violation_id} {deletion.status} "
+            f"offence {deletion.offence_time.isoformat()} ({deletion.reason}) {deletion.size} bytes"
+        )
+    print(report.summary())
+    if report.alert:
+        print(f"alert: {report.alert}", file=sys.stderr)
     return 0
 
 
@@ -546,6 +573,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev_public.add_argument("--config", default="trafficcam.yaml")
     ev_public.add_argument("--out", help="write it to this file (default: stdout)")
     ev_public.set_defaults(func=cmd_evidence_public_key)
+
+    retention = sub.add_parser("retention", help="evidence retention").add_subparsers(
+        dest="retention_command", required=True
+    )
+    retention_run = retention.add_parser(
+        "run", help="delete evidence past retention (and make room on a full disk) once"
+    )
+    retention_run.add_argument("--config", default="trafficcam.yaml")
+    retention_run.add_argument(
+        "--dry-run", action="store_true", help="print what would be deleted; delete nothing"
+    )
+    retention_run.set_defaults(func=cmd_retention_run)
 
     events = sub.add_parser("events", help="Kafka events").add_subparsers(
         dest="events_command", required=True
