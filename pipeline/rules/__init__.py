@@ -16,6 +16,8 @@ from pipeline.rules.overloaded_motorbike import OverloadedMotorbike
 from pipeline.rules.red_light import RedLight
 from pipeline.rules.restricted_lane import RestrictedLane
 from pipeline.rules.speeding import Speeding
+from pipeline.rules.stop_line import StopLine
+from pipeline.rules.wrong_way import WrongWay
 from pipeline.scene import SceneGeometry
 
 __all__ = ["RULE_CLASSES", "FrameContext", "Rule", "ViolationCandidate", "build_rules"]
@@ -27,6 +29,8 @@ RULE_CLASSES: dict[str, Any] = {
     "overloaded_motorbike": OverloadedMotorbike,
     "speeding": Speeding,
     "restricted_lane": RestrictedLane,
+    "stop_line": StopLine,
+    "wrong_way": WrongWay,
 }
 
 
