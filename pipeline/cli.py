@@ -159,19 +159,38 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from pipeline.worker import CollectingSink, Worker
 
     config = config_for_video(load_config(args.config), Path(args.video))
-    truth = load_truth(Path(args.truth))
+    truth = load_truth(Path(args.truth)) if args.truth else None
     sink = CollectingSink()
     stats = Worker(config, build_detector(config), sink).run()
     predictions = [
-        Prediction(f.candidate.rule_type, f.candidate.offence_t, f.candidate.vehicle_class)
+        Prediction(
+            f.candidate.rule_type,
+            f.candidate.offence_t,
+            f.candidate.vehicle_class,
+            f.candidate.explanation,
+            f.candidate.track_id,
+        )
         for f in sink.findings
     ]
-    scores = score(predictions, truth)
-    result = {
+    # Without a truth file (a real clip nobody has labelled) there is nothing to
+    # score: the findings are listed for a person to check by eye.
+    scores = score(predictions, truth) if truth is not None else {}
+    result: dict[str, Any] = {
         "rules": {rule: s.as_dict() for rule, s in scores.items()},
         "frames": stats.frames,
         "seconds": round(stats.seconds, 2),
     }
+    if truth is None:
+        result["predictions"] = [
+            {
+                "rule": p.rule,
+                "t": round(p.t, 2),
+                "vehicle": p.vehicle,
+                "track_id": p.track_id,
+                "explanation": p.explanation,
+            }
+            for p in sorted(predictions, key=lambda p: p.t)
+        ]
     if args.json:
         print(json.dumps(result))
     else:
@@ -179,8 +198,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for rule, s in scores.items():
             print(f"{rule:16} {s.tp:4} {s.fp:4} {s.fn:4} {s.precision:10.3f} {s.recall:8.3f}")
         print(f"{stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} frames/s)")
+        for rule, s in scores.items():
+            for line in s.report_lines(rule):
+                print(line)
         for p in sorted(predictions, key=lambda p: p.t):
-            print(f"  predicted {p.rule} {p.vehicle} at {p.t:.2f} s")
+            print(f"  predicted {p.rule} {p.vehicle} at {p.t:.2f} s: {p.explanation}")
     return 0
 
 
@@ -195,6 +217,7 @@ def run_pipeline(config: AppConfig, stop: threading.Event) -> int:
     from pipeline.health import HealthMonitor
     from pipeline.recorder import ViolationRecorder
     from pipeline.retention import start_retention
+    from pipeline.signal_feed import controller_feed_for
     from pipeline.store.db import open_database
     from pipeline.store.repository import register_cameras
     from pipeline.worker import BackgroundSink, Worker
@@ -214,7 +237,13 @@ def run_pipeline(config: AppConfig, stop: threading.Event) -> int:
     recorder = ViolationRecorder(config, session_factory, detector, plates)
     sink = BackgroundSink(recorder)
     worker = Worker(
-        config, detector, sink, stop=stop, health=HealthMonitor(config, session_factory)
+        config,
+        detector,
+        sink,
+        stop=stop,
+        health=HealthMonitor(config, session_factory),
+        clips=True,
+        signal_feed=controller_feed_for(config, session_factory),
     )
 
     relay = None
@@ -222,6 +251,7 @@ def run_pipeline(config: AppConfig, stop: threading.Event) -> int:
     relay_thread = None
     if config.kafka is not None:
         relay = OutboxRelay(session_factory, config.kafka.bootstrap_servers)
+        recorder.after_commit = relay.wake  # events leave at commit, not at the next poll
         relay_thread = threading.Thread(
             target=relay.run, args=(relay_stop,), name="outbox-relay", daemon=True
         )
@@ -509,6 +539,62 @@ def cmd_users_disable(args: argparse.Namespace) -> int:
     return _with_users(args, disable)
 
 
+# ---------------------------------------------------------------- tokens
+
+
+def _with_tokens(args: argparse.Namespace, action: Callable[[Any], str]) -> int:
+    from pipeline.store.api_tokens import TokenError
+    from pipeline.store.db import open_database
+
+    config = load_config(args.config)
+    _, session_factory = open_database(config.database_url)
+    try:
+        with session_factory.begin() as session:
+            print(action(session))
+    except TokenError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def cmd_tokens_add(args: argparse.Namespace) -> int:
+    from pipeline.store.api_tokens import add_token
+
+    def add(session: Any) -> str:
+        made = add_token(session, args.name, args.role)
+        return (
+            f"token {made.name} ({made.role}); send it as 'Authorization: Bearer <token>'. "
+            f"It is shown only now:\n{made.token}"
+        )
+
+    return _with_tokens(args, add)
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    from pipeline.store.api_tokens import list_tokens
+
+    def show(session: Any) -> str:
+        rows = list_tokens(session)
+        if not rows:
+            return "no tokens"
+        return "\n".join(
+            f"{row.name}\t{row.role}\tcreated {row.created_at:%Y-%m-%d %H:%M} UTC\t"
+            + (f"revoked {row.revoked_at:%Y-%m-%d %H:%M} UTC" if row.revoked_at else "active")
+            for row in rows
+        )
+
+    return _with_tokens(args, show)
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    from pipeline.store.api_tokens import revoke_token
+
+    def revoke(session: Any) -> str:
+        revoke_token(session, args.name)
+        return f"token {args.name} revoked"
+
+    return _with_tokens(args, revoke)
+
+
 # ---------------------------------------------------------------- demo
 
 
@@ -548,7 +634,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="measure precision/recall on a video with truth")
     evaluate.add_argument("--config", required=True)
     evaluate.add_argument("--video", required=True)
-    evaluate.add_argument("--truth", required=True)
+    evaluate.add_argument(
+        "--truth", help="truth file; without one the findings are only listed, not scored"
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(func=cmd_eval)
 
@@ -640,6 +728,21 @@ def build_parser() -> argparse.ArgumentParser:
                 "--password-stdin", action="store_true", help="read the password from stdin"
             )
         command.set_defaults(func=func)
+
+    tokens = sub.add_parser(
+        "tokens", help="API tokens of machine clients (signal controllers)"
+    ).add_subparsers(dest="tokens_command", required=True)
+    token_add = tokens.add_parser("add", help="make a token; it is printed once, never stored")
+    token_add.add_argument("name", help="the client's name, e.g. controller-ltk-hangbai")
+    token_add.add_argument("--role", required=True, choices=("signal-controller",))
+    token_add.set_defaults(func=cmd_tokens_add)
+    token_list = tokens.add_parser("list", help="list tokens (names, roles, revoked or not)")
+    token_list.set_defaults(func=cmd_tokens_list)
+    token_revoke = tokens.add_parser("revoke", help="revoke a token at once")
+    token_revoke.add_argument("name")
+    token_revoke.set_defaults(func=cmd_tokens_revoke)
+    for command in (token_add, token_list, token_revoke):
+        command.add_argument("--config", default="trafficcam.yaml")
     return parser
 
 

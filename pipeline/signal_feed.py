@@ -32,7 +32,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy.orm import Session
 
-from pipeline.config import CameraConfig, SignalHead
+from pipeline.config import AppConfig, CameraConfig, SignalHead
 from pipeline.events import validate_event
 from pipeline.signal import Phase, SignalState, SignalTracker
 from pipeline.store.models import SignalPhaseChange
@@ -427,3 +427,32 @@ def signal_measurements(state: SignalState, t: float) -> dict[str, Any]:
     if state.changed_at is not None:
         out["signal_changed_at_utc"] = state.changed_at.isoformat().replace("+00:00", "Z")
     return out
+
+
+def controller_feed_for(
+    config: AppConfig, session_factory: Callable[[], Session] | None
+) -> ControllerFeed | None:
+    """The feed a worker follows for `config`'s cameras; None when no head uses a controller.
+
+    It polls the table when a database is given (the API stores every change
+    there, so this works without Kafka and while Kafka is down), and reads the
+    `signal-phases` topic when Kafka is configured (which also carries controllers
+    that publish there directly). A change arriving both ways counts once.
+    """
+    camera_ids = [
+        camera.id
+        for camera in config.cameras
+        if any(head.source != "image" for head in camera.scene.signal_heads)
+    ]
+    if not camera_ids:
+        return None
+    feed = ControllerFeed()
+    if session_factory is not None:
+        feed.follow(TableFollower(feed, session_factory, camera_ids))
+    if config.kafka is not None:
+        feed.follow(
+            KafkaFollower(
+                feed, config.kafka.bootstrap_servers, config.kafka.topics.signal_phases, camera_ids
+            )
+        )
+    return feed
