@@ -30,7 +30,11 @@ def thumbnail_urls(db: Session, violation_ids: list[str]) -> dict[str, str]:
         return {}
     items = db.scalars(
         select(EvidenceItem)
-        .where(EvidenceItem.violation_id.in_(violation_ids), EvidenceItem.kind == THUMBNAIL_KIND)
+        .where(
+            EvidenceItem.violation_id.in_(violation_ids),
+            EvidenceItem.kind == THUMBNAIL_KIND,
+            EvidenceItem.deleted_at.is_(None),  # retention removed the file: no broken image
+        )
         .order_by(EvidenceItem.id)
     )
     urls: dict[str, str] = {}

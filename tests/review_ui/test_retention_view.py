@@ -1,0 +1,52 @@
+"""A violation whose evidence retention deleted: the page says so instead of broken images."""
+
+from __future__ import annotations
+
+import httpx
+
+from pipeline.config import RetentionConfig
+from pipeline.retention import EvidenceRetention
+from pipeline.store import repository
+from review_ui.templating import local_time
+from tests.review_ui.conftest import Seed, log_in
+
+
+def test_deleted_evidence_is_announced_not_shown_broken(seed: Seed, client: httpx.Client) -> None:
+    with seed.session_factory.begin() as db:
+        repository.add_review(
+            db, violation_id=seed.violation_id, reviewer="officer", decision="rejected"
+        )
+    # The seeded offences are from 2025: a 30-day limit for rejected evidence has passed.
+    config = seed.config.model_copy(
+        update={"retention": RetentionConfig(rejected_days=30, min_free_fraction=0)}
+    )
+    report = EvidenceRetention(config, seed.session_factory, space=None).run()
+    assert [d.violation_id for d in report.deletions] == [seed.violation_id]
+    assert not (seed.evidence_root / seed.violation_id).exists()
+
+    log_in(client, "officer")
+    page = client.get(f"/violations/{seed.violation_id}")
+    assert page.status_code == 200
+    # Vietnamese by default: "evidence deleted under retention on <date>".
+    assert 'id="evidence-deleted"' in page.text
+    assert "Bằng chứng đã bị xóa theo thời hạn lưu trữ vào" in page.text
+    with seed.session_factory() as db:
+        row = repository.get_violation(db, seed.violation_id)
+        assert row is not None and row.evidence_deleted_at is not None
+        assert [r.decision for r in row.reviews] == ["rejected"]  # the audit trail stays
+    assert f"vào {local_time(row.evidence_deleted_at)}." in page.text
+    assert "evidence-image" not in page.text  # no <img> pointing at a removed file
+    assert "thiếu tệp" not in page.text  # not reported as a lost file either
+    assert page.text.count("đã xóa theo thời hạn lưu trữ") >= 4  # each file row says why
+    for kind in ("frame_before", "vehicle_crop"):
+        assert client.get(f"/evidence/{seed.violation_id}/{kind}.jpg").status_code == 404
+
+    # The rejected list shows no thumbnail for it; a violation with evidence still has one.
+    rejected = client.get("/violations", params={"status": "rejected"})
+    assert seed.violation_id in rejected.text
+    assert f"/evidence/{seed.violation_id}/" not in rejected.text
+    pending = client.get("/violations", params={"status": "pending"})
+    assert f"/evidence/{seed.other_violation_id}/vehicle_crop.jpg" in pending.text
+
+    other = client.get(f"/violations/{seed.other_violation_id}")
+    assert 'id="evidence-deleted"' not in other.text and "evidence-image" in other.text
