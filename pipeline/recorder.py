@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 import numpy as np
@@ -22,11 +23,14 @@ from pipeline.clips import CLIP_NAME, collect_clip
 from pipeline.config import AppConfig
 from pipeline.events import violation_event
 from pipeline.evidence import annotate_overview, crop, open_evidence_store
+from pipeline.evidence_leftovers import EvidenceRootLease
 from pipeline.store.models import Violation
 from pipeline.store.repository import PendingEvent, record_violation
 from streams.clock import clock_sync_status
 
 log = logging.getLogger(__name__)
+
+_PLATE_WAIT_SLACK_S = 3.0  # beyond `plates.follow_s`, for a live stream's delivery lag
 
 
 class ViolationRecorder:
@@ -44,8 +48,15 @@ class ViolationRecorder:
         self.detector = detector
         self.plates = plates
         self.evidence = open_evidence_store(config.evidence)
+        # A local store's root is locked while this process writes evidence; taking
+        # the lock first clears what a killed writer left (temp files, packages
+        # without a manifest). S3 puts are atomic and leave no such thing.
+        local_root = getattr(self.evidence.blobs, "root", None)
+        self.evidence_lease = EvidenceRootLease.take(local_root) if local_root else None
         self.violations_topic = config.kafka.topics.violations if config.kafka else None
         self.recorded: list[str] = []
+        self.after_commit: Callable[[], None] | None = None
+        """Called after each violation's commit, e.g. `OutboxRelay.wake`."""
 
     def handle(self, finding: Finding) -> None:
         candidate, camera = finding.candidate, finding.camera
@@ -180,6 +191,8 @@ class ViolationRecorder:
         with self.session_factory.begin() as session:
             record_violation(session, row, package.files, events)
         self.recorded.append(violation_id)
+        if self.after_commit is not None:
+            self.after_commit()
         log.info(
             "camera %s: %s by %s track %d at %.2f s (%s)",
             camera.id,
@@ -191,18 +204,25 @@ class ViolationRecorder:
         )
 
     def _read_plate(self, finding: Finding) -> PlateRead | None:
-        """Best of the vehicle's crops in the before and after frames; a reader failure
-        loses the plate, never the violation."""
+        """Best of the vehicle's crops: the before and after frames' and the best ones
+        of its track's life (`Finding.plate_crops`); a reader failure loses the plate,
+        never the violation."""
         if self.plates is None:
             return None
         candidate = finding.candidate
+        vehicles = [
+            crop(finding.before_frame.image, candidate.before.box),
+            crop(finding.after_frame.image, candidate.after.box),
+        ]
+        if finding.plate_crops is not None:
+            # The pipeline keeps collecting for `follow_s` of stream time after the
+            # offence; a stream that stalls or ends must not hold the evidence back.
+            finding.plate_crops.wait(self.config.plates.follow_s + _PLATE_WAIT_SLACK_S)
+            vehicles += [c.image for c in finding.plate_crops.best()]
         vote = PlateVote()
-        for frame, box in (
-            (finding.before_frame, candidate.before.box),
-            (finding.after_frame, candidate.after.box),
-        ):
+        for vehicle in vehicles:
             try:
-                vote.add(self.plates.read_vehicle(crop(frame.image, box)))
+                vote.add(self.plates.read_vehicle(vehicle))
             except Exception:
                 log.exception("camera %s: plate reading failed", finding.camera.id)
         return vote.best()
