@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from pipeline.store.camera_health import recent_alerts, thumbnail_uri
 from pipeline.store.models import Camera
+from pipeline.store.system_alerts import recent_system_alerts
 from review_ui.auth import Operator
 from review_ui.deps import ConfigDep, SessionDep
 from review_ui.evidence import resolve_evidence_path
@@ -22,6 +23,7 @@ from review_ui.templating import templates
 router = APIRouter(include_in_schema=False)
 
 ALERT_ROWS = 50
+SYSTEM_ALERT_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ def _context(db: SessionDep, config: ConfigDep, user: Operator) -> dict[str, obj
         "cameras": cameras,
         "thumbnails": thumbnails,
         "alerts": recent_alerts(db, limit=ALERT_ROWS),
+        "system_alerts": recent_system_alerts(db, limit=SYSTEM_ALERT_ROWS),
         "names": {camera.id: camera.name for camera in cameras},
         "summary": {state: states.count(state) for state in ("online", "degraded", "offline")},
     }

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 
 from pipeline.config import RetentionConfig
 from pipeline.retention import EvidenceRetention
 from pipeline.store import repository
+from pipeline.system_alerts import raise_system_alert
 from review_ui.templating import local_time
 from tests.review_ui.conftest import Seed, log_in
 
@@ -50,3 +53,24 @@ def test_deleted_evidence_is_announced_not_shown_broken(seed: Seed, client: http
 
     other = client.get(f"/violations/{seed.other_violation_id}")
     assert 'id="evidence-deleted"' not in other.text and "evidence-image" in other.text
+
+
+def test_operators_see_system_alerts_on_the_cameras_page(seed: Seed, client: httpx.Client) -> None:
+    log_in(client, "watcher")
+    assert 'id="system-alerts"' not in client.get("/cameras").text  # none yet: no section
+    with seed.session_factory.begin() as db:
+        raise_system_alert(
+            db,
+            kind="evidence_disk_low",
+            severity="critical",
+            message="evidence disk nearly full: 1.0 MiB free of 4.0 MiB",
+            at=datetime(2026, 6, 1, 12, 0, tzinfo=UTC),
+        )
+    for path in ("/cameras", "/cameras/live"):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert 'id="system-alerts"' in page.text
+        assert 'data-kind="evidence_disk_low" data-severity="critical"' in page.text
+        assert "evidence disk nearly full: 1.0 MiB free of 4.0 MiB" in page.text
+        assert "Cảnh báo hệ thống" in page.text and "nghiêm trọng" in page.text
+        assert "2026-06-01 19:00:00" in page.text  # shown in Vietnam time
