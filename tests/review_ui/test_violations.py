@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from pipeline.config import KafkaConfig
+from pipeline.events import validate_event
 from pipeline.store import repository
 from pipeline.store.models import OutboxEvent, Review
 from review_ui.app import SESSION_COOKIE, create_app
@@ -215,6 +216,11 @@ def test_review_queues_an_event_when_kafka_is_configured(seed: Seed) -> None:
     with seed.session_factory() as db:
         events = list(db.scalars(select(OutboxEvent)))
     assert [(e.topic, e.payload["decision"]) for e in events] == [("reviews", "rejected")]
+    [event] = events
+    validate_event(event.payload)  # the event the UI queues matches the published schema
+    assert event.payload["violation_id"] == seed.violation_id
+    assert event.payload["reviewer"] == "officer" and event.key == "cam-1"
+    assert event.event_id == event.payload["event_id"]
 
 
 def test_api_lists_and_details(client: httpx.Client, seed: Seed) -> None:
