@@ -407,10 +407,15 @@ class CameraSignals:
         self.heads = {
             head.id: HeadSignal(camera.id, head, feed) for head in camera.scene.signal_heads
         }
+        self.states: dict[str, SignalState] = {}
+        """Each head's state on the newest frame."""
 
     def update(self, frame: Frame) -> dict[str, SignalState]:
         self.clock.observe(frame)
-        return {head_id: head.update(frame, self.clock) for head_id, head in self.heads.items()}
+        self.states = {
+            head_id: head.update(frame, self.clock) for head_id, head in self.heads.items()
+        }
+        return self.states
 
 
 def signal_measurements(state: SignalState, t: float) -> dict[str, Any]:
