@@ -1,4 +1,5 @@
-"""Request-scoped dependencies shared by every router: the database session and the config."""
+"""Request-scoped dependencies shared by every router: the database session, the config and
+the evidence blob store."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from pipeline.config import AppConfig
+from pipeline.store.blobs import BlobStore, open_blob_store
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -25,5 +27,16 @@ def get_config(request: Request) -> AppConfig:
     return config
 
 
+def get_blobs(request: Request) -> BlobStore:
+    """The evidence store `evidence.store` selects, made once per app (an S3 client is
+    thread-safe and keeps its connection pool)."""
+    state = request.app.state
+    blobs: BlobStore | None = getattr(state, "evidence_blobs", None)
+    if blobs is None:
+        blobs = state.evidence_blobs = open_blob_store(get_config(request).evidence)
+    return blobs
+
+
 SessionDep = Annotated[Session, Depends(get_db)]
 ConfigDep = Annotated[AppConfig, Depends(get_config)]
+BlobsDep = Annotated[BlobStore, Depends(get_blobs)]

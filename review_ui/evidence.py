@@ -1,4 +1,5 @@
-"""Finding evidence files on disk safely, and checking them against their recorded hashes."""
+"""Finding evidence files safely, in a local directory or an S3 bucket, and checking them
+against their recorded hashes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
-from pipeline.store.hashing import sha256_file
+from pipeline.store.blobs import BlobError, BlobStore
+from pipeline.store.hashing import sha256_bytes
 from pipeline.store.models import EvidenceItem
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
@@ -32,12 +34,41 @@ def resolve_evidence_path(root: Path, uri: str) -> Path | None:
     return path
 
 
+def evidence_name(item: EvidenceItem) -> str | None:
+    """The item's file name inside its violation's package, read from its URI.
+
+    URIs are `<violation>/<name>` (older rows), an absolute path ending in
+    `/<violation>/<name>`, or `s3://bucket/prefix/<violation>/<name>`; None when
+    the URI does not lie under its own violation.
+    """
+    marker = f"{item.violation_id}/"
+    uri = item.uri
+    if uri.startswith(marker):
+        name = uri[len(marker) :]
+    elif f"/{marker}" in uri:
+        name = uri.rsplit(f"/{marker}", 1)[1]
+    else:
+        return None
+    return name if name and ".." not in name.split("/") else None
+
+
 def evidence_url(item: EvidenceItem) -> str | None:
     """URL of the item in the review UI, or None when its uri is not under its violation."""
-    prefix = f"{item.violation_id}/"
-    if not item.uri.startswith(prefix) or len(item.uri) == len(prefix):
+    name = evidence_name(item)
+    if name is None:
         return None
-    return f"/evidence/{quote(item.violation_id)}/{quote(item.uri[len(prefix) :])}"
+    return f"/evidence/{quote(item.violation_id)}/{quote(name)}"
+
+
+def read_evidence(blobs: BlobStore, item: EvidenceItem) -> bytes | None:
+    """The item's bytes from the store, or None when it is missing or lies elsewhere."""
+    key = blobs.key_of(item.uri)
+    if key is None:
+        return None
+    try:
+        return blobs.get(key)
+    except BlobError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -54,13 +85,13 @@ class EvidenceView:
     integrity: Integrity
 
 
-def evidence_view(root: Path, item: EvidenceItem) -> EvidenceView:
-    """Describe `item`, re-hashing its file so an altered or lost file shows on the page."""
-    path = resolve_evidence_path(root, item.uri)
+def evidence_view(blobs: BlobStore, item: EvidenceItem) -> EvidenceView:
+    """Describe `item`, re-hashing its blob so an altered or lost file shows on the page."""
+    data = read_evidence(blobs, item)
     integrity: Integrity
-    if path is None:
+    if data is None:
         integrity = "missing"
-    elif sha256_file(path) == item.sha256.lower():
+    elif sha256_bytes(data) == item.sha256.lower():
         integrity = "ok"
     else:
         integrity = "mismatch"

@@ -42,7 +42,9 @@ _PLATE = re.compile(r"^[A-Z0-9][A-Z0-9 .\-]{0,19}$")
 
 class EvidenceOut(BaseModel):
     kind: str
-    uri: str = Field(description="Path relative to the evidence root.")
+    uri: str = Field(
+        description="Where the file lies: a file path, or s3://bucket/key in an S3 store."
+    )
     url: str | None = Field(description="Where the review UI serves the file.")
     sha256: str
     size: int

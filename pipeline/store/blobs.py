@@ -154,10 +154,10 @@ class LocalBlobStore:
         return str(path)
 
     def get(self, key: str) -> bytes:
-        try:
-            return self._path(key).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise BlobNotFoundError(f"{self.uri(key)}: missing") from None
+        path = self.local_path(key)
+        if path is None:
+            raise BlobNotFoundError(f"{self.uri(key)}: missing")
+        return path.read_bytes()
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -178,8 +178,14 @@ class LocalBlobStore:
         shutil.rmtree(self._path(prefix.rstrip("/")), ignore_errors=True)
 
     def local_path(self, key: str) -> Path | None:
+        """The file, or None when it is missing or a link leads out of the root (a row
+        written by a buggy or compromised worker must not expose the host)."""
         path = self._path(key)
-        return path if path.is_file() else None
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return None
+        return path if real.is_relative_to(self.root.resolve()) and real.is_file() else None
 
 
 class S3BlobStore:

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from pipeline.store import repository
 from review_ui.auth import Reviewer
-from review_ui.deps import ConfigDep, SessionDep
+from review_ui.deps import ConfigDep, SessionDep, get_blobs
 from review_ui.evidence import evidence_view
 from review_ui.templating import templates
 
@@ -40,7 +40,8 @@ def notice_page(
     violation = repository.get_violation(db, violation_id)
     if violation is None or violation.status != "confirmed":
         raise HTTPException(http_status.HTTP_404_NOT_FOUND, "No confirmed violation with this id")
-    evidence = [evidence_view(config.evidence.path, item) for item in violation.evidence]
+    blobs = get_blobs(request)
+    evidence = [evidence_view(blobs, item) for item in violation.evidence]
     url = record_url(request, config.review.public_url, violation.id)
     confirmation = next((r for r in reversed(violation.reviews) if r.decision == "confirmed"), None)
     return templates.TemplateResponse(

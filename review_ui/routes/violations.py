@@ -14,7 +14,7 @@ from pipeline.config import AppConfig
 from pipeline.store import queries, repository
 from pipeline.store.models import EvidenceItem, User, Violation, utcnow
 from review_ui.auth import REVIEW_ROLES, Reviewer, Viewer, verify_csrf
-from review_ui.deps import ConfigDep, SessionDep
+from review_ui.deps import ConfigDep, SessionDep, get_blobs
 from review_ui.evidence import evidence_url, evidence_view
 from review_ui.schemas import REASON_CODES, StatusFilter, parse_review_form
 from review_ui.templating import templates
@@ -82,6 +82,7 @@ def _render_violation(
     form: dict[str, Any] | None = None,
 ) -> Response:
     now = utcnow()
+    blobs = get_blobs(request)
     held = (
         violation.claimed_by is not None
         and violation.claim_expires_at is not None
@@ -93,7 +94,7 @@ def _render_violation(
         {
             "user": user,
             "violation": violation,
-            "evidence": [evidence_view(config.evidence.path, item) for item in violation.evidence],
+            "evidence": [evidence_view(blobs, item) for item in violation.evidence],
             "can_review": user.role in REVIEW_ROLES,
             "claimed_by_me": held and violation.claimed_by == user.username,
             "claimed_by_other": held and violation.claimed_by != user.username,
