@@ -35,7 +35,7 @@ from models import weights
 from models.darknet import DarknetDetector
 from pipeline.cli import main as trafficcam
 from pipeline.config import AppConfig, load_config
-from pipeline.evidence_leftovers import LOCK_NAME
+from pipeline.evidence_leftovers import LOCK_NAME, EvidenceRootLease
 from pipeline.recorder import ViolationRecorder
 from pipeline.store.db import open_database
 from pipeline.store.hashing import sha256_file
@@ -192,3 +192,42 @@ def test_sigkill_mid_evidence_write_never_leaves_a_row_without_its_files(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (root / LOCK_NAME).is_file()
+
+
+def _hold_lease(root: Path, ready: Connection, release: Connection) -> None:
+    with EvidenceRootLease.take(root):
+        ready.send("holding")
+        release.recv()
+
+
+def test_leftovers_are_left_alone_while_another_writer_is_alive(tmp_path: Path) -> None:
+    root = tmp_path / "evidence"
+    context = multiprocessing.get_context("fork")
+    ready_receiver, ready_sender = context.Pipe(duplex=False)
+    release_receiver, release_sender = context.Pipe(duplex=False)
+    other = context.Process(target=_hold_lease, args=(root, ready_sender, release_receiver))
+    other.start()
+    try:
+        assert ready_receiver.poll(30) and ready_receiver.recv() == "holding"
+        # What a live writer's half-done work looks like, and what a dead one leaves.
+        (root / "v-half").mkdir(parents=True)
+        (root / "v-half" / ".frame_before.jpg.abc123.tmp").write_bytes(b"half a JPEG")
+        (root / "v-done").mkdir()
+        (root / "v-done" / "manifest.json").write_text("{}")
+        (root / "v-done" / ".clip.mp4.def456.tmp").write_bytes(b"half a clip")
+        (root / "_keys").mkdir()  # not a package: never touched
+        with EvidenceRootLease.take(root) as lease:
+            # The other writer may be writing v-half right now.
+            assert lease.swept.skipped
+            assert (root / "v-half" / ".frame_before.jpg.abc123.tmp").is_file()
+    finally:
+        release_sender.send("done")
+        other.join(10)
+    assert other.exitcode == 0
+
+    with EvidenceRootLease.take(root) as lease:
+        assert not lease.swept.skipped
+        assert lease.swept.incomplete_packages == [root / "v-half"]
+        assert lease.swept.temp_files == [root / "v-done" / ".clip.mp4.def456.tmp"]
+    assert sorted(p.name for p in root.iterdir()) == [LOCK_NAME, "_keys", "v-done"]
+    assert [p.name for p in (root / "v-done").iterdir()] == ["manifest.json"]

@@ -22,12 +22,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from models import weights
 from models.darknet import DarknetDetector
 from pipeline.broker import EmbeddedBroker, ensure_topics
-from pipeline.config import parse_config
+from pipeline.config import AppConfig, parse_config
 from pipeline.events import OutboxRelay, consume_records, validate_event
 from pipeline.recorder import ViolationRecorder
 from pipeline.store.db import open_database
@@ -62,6 +63,27 @@ def persistent_broker(s3_server: S3Server, s3_bucket: str) -> Iterator[EmbeddedB
         broker.stop()
 
 
+def _recording_setup(
+    tmp_path: Path, bootstrap: str
+) -> tuple[AppConfig, Engine, sessionmaker[Session], ViolationRecorder]:
+    """A config with two cameras, its migrated SQLite database and a real recorder."""
+    config = parse_config(
+        {
+            "database_url": "sqlite:///trafficcam.db",
+            "evidence": {"path": "evidence"},
+            "kafka": {"bootstrap_servers": [bootstrap], "topics": {"violations": TOPIC}},
+            "cameras": [camera(id="cam-north"), camera(id="cam-south", name="South")],
+        },
+        base=tmp_path,
+    )
+    engine, sessions = open_database(config.database_url)
+    with sessions.begin() as session:
+        register_cameras(session, config.cameras)
+    weights.pull("yolov3-tiny")  # cheap when already there
+    detector = DarknetDetector.from_registry("yolov3-tiny", runtime="opencv")
+    return config, engine, sessions, ViolationRecorder(config, sessions, detector)
+
+
 def _kill(broker: EmbeddedBroker) -> None:
     """SIGKILL, no goodbye: whatever was not yet acknowledged is simply gone."""
     assert broker.pid is not None
@@ -75,25 +97,10 @@ def test_broker_killed_while_recording_loses_no_event(
     caplog.set_level(logging.INFO, logger="pipeline.events")
     broker = persistent_broker
     ensure_topics(broker.bootstrap, [TOPIC])
-    config = parse_config(
-        {
-            "database_url": "sqlite:///trafficcam.db",
-            "evidence": {"path": "evidence"},
-            "kafka": {"bootstrap_servers": [broker.bootstrap]},
-            "cameras": [camera(id="cam-north"), camera(id="cam-south", name="South")],
-        },
-        base=tmp_path,
-    )
-    engine, sessions = open_database(config.database_url)
-    with sessions.begin() as session:
-        register_cameras(session, config.cameras)
-    weights.pull("yolov3-tiny")  # cheap when already there
-    recorder = ViolationRecorder(
-        config, sessions, DarknetDetector.from_registry("yolov3-tiny", runtime="opencv")
-    )
+    config, engine, sessions, recorder = _recording_setup(tmp_path, broker.bootstrap)
     findings = [scenario_findings(c, distinct=6) for c in config.cameras]
 
-    relay = OutboxRelay(sessions, config.kafka.bootstrap_servers if config.kafka else [])
+    relay = OutboxRelay(sessions, [broker.bootstrap])
     stop = threading.Event()
     relay_thread = threading.Thread(target=relay.run, args=(stop, 0.1), daemon=True)
     relay_thread.start()
@@ -164,3 +171,37 @@ def test_broker_killed_while_recording_loses_no_event(
         f"most attempts for one event {max(attempts)}, outbox empty {caught_up_s:.1f} s "
         "after the restart"
     )
+
+
+def test_relay_woken_at_commit_publishes_without_waiting_for_its_interval(
+    tmp_path: Path, kafka_broker: EmbeddedBroker
+) -> None:
+    """With a 30 s polling interval, only the recorder's wake-up can get an event
+    onto Kafka within seconds of its commit."""
+    ensure_topics(kafka_broker.bootstrap, [TOPIC])
+    config, engine, sessions, recorder = _recording_setup(tmp_path, kafka_broker.bootstrap)
+    findings = scenario_findings(config.cameras[0], distinct=2)
+    relay = OutboxRelay(sessions, [kafka_broker.bootstrap])
+    stop = threading.Event()
+    relay_thread = threading.Thread(target=relay.run, args=(stop, 30.0), daemon=True)
+    relay_thread.start()
+    records = consume_records(
+        kafka_broker.bootstrap, TOPIC, group_id=f"wake-{uuid.uuid4().hex[:8]}", timeout_s=20
+    )
+    try:
+        time.sleep(0.5)  # the relay's first round (nothing pending) is over: it now waits
+        recorder.after_commit = relay.wake
+        recorder.handle(next(findings))
+        committed = time.monotonic()
+        first = next(records)
+        # The consumer's group join may take a few seconds; the poll would take 30.
+        assert time.monotonic() - committed < 15
+        assert first.payload["violation_id"] == recorder.recorded[0]
+        assert relay.pending() == 0
+    finally:
+        records.close()
+        stop.set()
+        relay.wake()
+        relay_thread.join(timeout=10)
+        engine.dispose()
+    assert not relay_thread.is_alive(), "a woken relay notices stop at once"
