@@ -92,7 +92,9 @@ def data_bar_lines(
     offence_utc: datetime,
 ) -> list[str]:
     """The text burned into the overview: time, camera, rule, signal state, measurements."""
-    phase = signal.phase.value if signal else "unknown"
+    # The source matters to whoever reads the picture: a controller's phase is the
+    # stronger evidence, the image's is what the camera saw.
+    phase = f"{signal.phase.value} ({signal.source})" if signal else "unknown"
     measured = ", ".join(
         f"{name}={_format_measurement(value)}"
         for name, value in sorted(candidate.measurements.items())
