@@ -12,10 +12,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from models.detections import Detections, class_id
+from models.plate_crops import PlateCropCollector, TrackCrops
 from models.riders import associate_riders
 from models.tracking import build_tracker
 from pipeline.clips import PendingClip
-from pipeline.config import ByteTrackConfig, CameraConfig, TrackerConfig
+from pipeline.config import ByteTrackConfig, CameraConfig, PlatesConfig, TrackerConfig
 from pipeline.geometry import anchor_point
 from pipeline.rules import Rule, ViolationCandidate, build_rules
 from pipeline.rules.base import FrameContext
@@ -40,6 +41,9 @@ class Finding:
     signal: SignalState | None
     clip: PendingClip | None = None
     """The clip asked of the camera's ring buffer (the worker fills it in)."""
+    plate_crops: TrackCrops | None = None
+    """The vehicle's best crops over its track's life, still filling for a few seconds
+    after the offence (closed then), for a best-of-N plate read."""
 
 
 class CameraPipeline:
@@ -51,11 +55,14 @@ class CameraPipeline:
         *,
         signal_feed: ControllerFeed | None = None,
         tracker: TrackerConfig | None = None,
+        plates: PlatesConfig | None = None,
     ) -> None:
         """Args:
         camera: The camera's config.
         signal_feed: Signal controllers' phases, for heads read from a feed.
         tracker: The app-wide tracker settings; the camera's own `tracker` wins.
+        plates: Plate settings; when given and enabled, each track's best crops are
+            kept for its plate read.
         """
         self.camera = camera
         tracking = camera.tracker or tracker or ByteTrackConfig()
@@ -69,6 +76,11 @@ class CameraPipeline:
         self.rules: list[Rule] = build_rules(camera, self.geometry)
         self._recent: deque[Frame] = deque()
         self.frames_processed = 0
+        self.plate_crops = (
+            PlateCropCollector(keep=plates.best_of, follow_s=plates.follow_s)
+            if plates is not None and plates.enabled
+            else None
+        )
 
     def process(self, frame: Frame, detections: Detections) -> list[Finding]:
         """Advance tracking and every rule by one analysed frame."""
@@ -80,6 +92,8 @@ class CameraPipeline:
         )
         tracks = self.tracker.update(vehicles, frame.image)
         boxes = [(float(a), float(b), float(c), float(d)) for a, b, c, d in tracks.xyxy.tolist()]
+        if self.plate_crops is not None:
+            self.plate_crops.update(frame.pts, frame.image, tracks.track_ids.tolist(), tracks.xyxy)
         seen = self.history.update(
             seq=frame.seq,
             t=frame.pts,
@@ -125,9 +139,19 @@ class CameraPipeline:
                         before_frame=before,
                         after_frame=after,
                         signal=signal,
+                        plate_crops=(
+                            self.plate_crops.claim(candidate.track_id, frame.pts)
+                            if self.plate_crops is not None
+                            else None
+                        ),
                     )
                 )
         return findings
+
+    def close(self) -> None:
+        """The camera's frames have ended: close every open plate-crop collection."""
+        if self.plate_crops is not None:
+            self.plate_crops.close_all()
 
     def _remember(self, frame: Frame) -> None:
         # Key frames are looked up by sequence number when a rule fires; a few

@@ -931,6 +931,20 @@ class PlatesConfig(StrictModel):
     model: str = Field(
         default="plate-yolov8n", description="Registry name of the Ultralytics plate detector."
     )
+    best_of: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="Vehicle crops kept per track over its life (largest and sharpest) and read "
+        "when it offends, besides the evidence frames; more reads, more agreement, more OCR time.",
+    )
+    follow_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=10,
+        description="Seconds after an offence during which the vehicle's crops are still "
+        "collected (its plate often comes into view as it passes); the plate is read after.",
+    )
 
 
 class ReviewConfig(StrictModel):

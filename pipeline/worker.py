@@ -141,7 +141,9 @@ class Worker:
         self.report_every_s = report_every_s
         self.health = health
         self.pipelines = {
-            camera.id: CameraPipeline(camera, tracker=config.tracker, signal_feed=signal_feed)
+            camera.id: CameraPipeline(
+                camera, tracker=config.tracker, signal_feed=signal_feed, plates=config.plates
+            )
             for camera in config.cameras
         }
         self.sources: dict[str, StreamSource] = {}
@@ -186,6 +188,8 @@ class Worker:
         finally:
             for source in self.sources.values():
                 source.stop()
+            for pipeline in self.pipelines.values():
+                pipeline.close()  # plate reads waiting on crops go ahead with what they have
             if self.signal_feed is not None:
                 self.signal_feed.stop()
             if self.health is not None:
