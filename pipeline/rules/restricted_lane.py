@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from pipeline.config import Lane, RestrictedLaneRule
+from pipeline.config import WEEKDAYS, Lane, RestrictedLaneRule
 from pipeline.rules.base import FrameContext, ViolationCandidate
 from pipeline.scene import SceneGeometry, window_open
 from pipeline.track_history import TrackPoint, TrackState
@@ -23,6 +23,9 @@ BEFORE_KEY_FRAME_MAX_S = 4.0
 SAME_VEHICLE_S = 1.5
 """A new track starting within this long of a reported track's last sighting, in the
 same lane and near it, is that vehicle under a new tracker id."""
+DUPLICATE_SHARE = 0.5
+"""A track whose anchor is within this share of a reported vehicle's box width of that
+vehicle's, on the same frame, is the same vehicle boxed twice (as `car` and `truck`)."""
 
 
 @dataclass
@@ -170,28 +173,35 @@ class RestrictedLane:
                 if not restriction.windows:
                     return f"{vehicle_class} is banned from the lane"
                 hours = ", ".join(
-                    f"{w.start}-{w.end} {','.join(w.days)}" for w in restriction.windows
+                    f"{w.start}-{w.end}"
+                    + (" daily" if len(w.days) == len(WEEKDAYS) else f" {','.join(w.days)}")
+                    for w in restriction.windows
                 )
                 return f"{vehicle_class} is banned from the lane {hours}"
         return "the lane does not allow it"
 
     def _same_vehicle_as_reported(self, track: TrackState, stay: _Stay) -> bool:
-        """Whether the track is a reported vehicle that the tracker gave a new id.
+        """Whether the track is a reported vehicle under another tracker id.
 
-        The new track's first sighting must follow the reported track's last one
-        closely in time and place, in the same lane, with the same class.
+        After an id switch, the new track's first sighting follows the reported
+        track's last one closely in time and place; a duplicate track (the detector
+        boxing one vehicle twice) is where the reported one is, on the same frame.
         """
-        first = track.points[0]
+        first, last = track.points[0], track.last
         for track_id, reported in self._reported.items():
             if track_id == track.track_id or reported.lane_id != stay.lane_id:
                 continue
+            x1, _, x2, _ = reported.last.box
+            width = max(x2 - x1, 1.0)
+            if abs(last.t - reported.last.t) <= 0.5 and (
+                _distance(last.anchor, reported.last.anchor) <= DUPLICATE_SHARE * width
+            ):
+                return True
             if reported.vehicle_class != track.vehicle_class:
                 continue
-            if not 0 <= first.t - reported.last.t <= SAME_VEHICLE_S:
-                continue
-            x1, _, x2, _ = reported.last.box
-            (ax, ay), (bx, by) = reported.last.anchor, first.anchor
-            if math.hypot(ax - bx, ay - by) <= max(x2 - x1, 1.0):
+            if 0 <= first.t - reported.last.t <= SAME_VEHICLE_S and (
+                _distance(first.anchor, reported.last.anchor) <= width
+            ):
                 return True
         return False
 
@@ -199,3 +209,7 @@ class RestrictedLane:
         # Tracker ids are not reused; a minute unseen is long gone.
         self._reported = {k: r for k, r in self._reported.items() if t - r.last.t < 60.0}
         self._stays = {k: s for k, s in self._stays.items() if t - s.last_in.t < 60.0}
+
+
+def _distance(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return math.hypot(a[0] - b[0], a[1] - b[1])

@@ -22,10 +22,10 @@ EDGE_MARGIN_PX = 2.0
 """A box this close to the frame edge is cut by it: its bottom centre is not the
 vehicle's, so it is left out of speed windows."""
 SAME_VEHICLE_M = 3.0
-"""A new track within this many metres of where a flagged vehicle should be by now is
-that vehicle under a new tracker id."""
+"""A track within this many metres of where a flagged vehicle should be by now is that
+vehicle: under a new tracker id, or tracked twice (a second box of another class)."""
 SAME_VEHICLE_S = 2.0
-"""...if it appears within this many seconds of the flagged track's last sighting."""
+"""...if the flagged vehicle was seen within this many seconds."""
 
 
 @dataclass(frozen=True)
@@ -141,8 +141,9 @@ class Speeding:
             self._over.pop(track.track_id, None)
             last = estimate.points[-1]
             assert last.ground is not None
+            duplicate = self._same_vehicle_as_flagged(track, last)
             self._flagged[track.track_id] = _Flagged(last.t, last.ground, estimate.velocity_ms)
-            if self._same_vehicle_as_flagged(track, track.points[0]):
+            if duplicate:
                 continue
             found.append(self._candidate(track, estimate, lane_id, limit))
         seen = {track.track_id for track in ctx.tracks}
@@ -190,15 +191,20 @@ class Speeding:
         if ground is not None:
             flagged.last_t, flagged.ground = t, ground
 
-    def _same_vehicle_as_flagged(self, track: TrackState, first: TrackPoint) -> bool:
-        """Whether a track is a reported vehicle that the tracker gave a new id."""
-        if first.ground is None:
+    def _same_vehicle_as_flagged(self, track: TrackState, point: TrackPoint) -> bool:
+        """Whether a track is a reported vehicle under another tracker id.
+
+        After an id switch the reported track is gone and the new one is where it
+        would be by now; a duplicate track (the detector boxing one vehicle twice, as
+        `car` and as `truck`) is where the reported one is.
+        """
+        if point.ground is None:
             return False
         for track_id, flagged in self._flagged.items():
-            if track_id == track.track_id or not 0 <= first.t - flagged.last_t <= SAME_VEHICLE_S:
+            if track_id == track.track_id or not 0 <= point.t - flagged.last_t <= SAME_VEHICLE_S:
                 continue
-            ex, ey = flagged.expected_at(first.t)
-            if math.hypot(first.ground[0] - ex, first.ground[1] - ey) <= SAME_VEHICLE_M:
+            ex, ey = flagged.expected_at(point.t)
+            if math.hypot(point.ground[0] - ex, point.ground[1] - ey) <= SAME_VEHICLE_M:
                 return True
         return False
 

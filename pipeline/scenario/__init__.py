@@ -17,7 +17,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.scenario import red_light
+from pipeline.scenario import red_light, restricted_lane, speeding
 from pipeline.scenario.output import (
     VideoWriter,
     config_document,
@@ -30,7 +30,11 @@ from pipeline.scenario.sprites import load_sprites
 
 __all__ = ["INPUT_SIZE", "SCENARIOS", "ScenarioFiles", "build_script", "generate"]
 
-_BUILDERS: dict[str, Callable[[int], Script]] = {"red_light": red_light.build}
+_BUILDERS: dict[str, Callable[[int], Script]] = {
+    "red_light": red_light.build,
+    "speeding": speeding.build,
+    "restricted_lane": restricted_lane.build,
+}
 
 SCENARIOS: tuple[str, ...] = tuple(_BUILDERS)
 """Names `generate` accepts."""

@@ -99,3 +99,40 @@ class StopAndGo:
         if after <= self._ramp_px:
             return self.t_go + math.sqrt(2 * after / self.accel)
         return self.t_go + self._ramp_s + (after - self._ramp_px) / self.speed
+
+
+@dataclass(frozen=True)
+class Swerve:
+    """A sideways excursion of the anchor, e.g. a motorbike pulling into the next lane
+    to pass and back again.
+
+    The anchor moves `offset` pixels down the image (negative: up, away from the
+    camera) over `ramp_s` from `t_start`, stays there `hold_s`, and comes back over
+    `ramp_s`.
+
+    Attributes:
+        offset: Sideways displacement at full excursion, pixels.
+        t_start: Time the excursion begins.
+        ramp_s: Seconds to move out (and, later, back).
+        hold_s: Seconds held at full excursion.
+    """
+
+    offset: float
+    t_start: float
+    ramp_s: float
+    hold_s: float
+
+    def offset_at(self, t: float) -> float:
+        """Sideways displacement (pixels) at time `t`."""
+        out = (t - self.t_start) / self.ramp_s
+        back = (self.t_start + 2 * self.ramp_s + self.hold_s - t) / self.ramp_s
+        return self.offset * max(0.0, min(1.0, out, back))
+
+    def time_beyond(self, offset: float) -> tuple[float, float]:
+        """First and last time the displacement is at least `offset` (same sign as it)."""
+        share = offset / self.offset
+        if not 0 < share <= 1:
+            raise ValueError(f"the swerve never reaches {offset} px")
+        first = self.t_start + share * self.ramp_s
+        last = self.t_start + 2 * self.ramp_s + self.hold_s - share * self.ramp_s
+        return first, last

@@ -99,7 +99,16 @@ def config_document(script: Script, video_name: str, input_size: int) -> dict[st
                     "lat": 21.0245,
                     "lon": 105.8520,
                 },
-                "source": {"url": video_name, "loop": False, "realtime": False},
+                "source": {
+                    "url": video_name,
+                    "loop": False,
+                    "realtime": False,
+                    **(
+                        {"recorded_at": script.recorded_at.isoformat()}
+                        if script.recorded_at is not None
+                        else {}
+                    ),
+                },
                 "analysis_fps": script.fps,
                 "scene": {
                     "image_size": [layout.width, layout.height],

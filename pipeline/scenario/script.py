@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from pipeline.scenario.layout import Box, Layout
-from pipeline.scenario.motion import Motion
+from pipeline.scenario.motion import Motion, Swerve
 from pipeline.scenario.painter import (
     Image,
     paint_signal,
@@ -39,6 +40,8 @@ class Vehicle:
         motion: Anchor position over time.
         flip: Drives right to left: the sprite is mirrored (its photo faces left
             to right). Its motion's speed is then negative.
+        swerve: A sideways excursion out of its lane and back (the sprite keeps
+            its lane's size), or None.
     """
 
     id: str
@@ -47,6 +50,12 @@ class Vehicle:
     width: int
     motion: Motion
     flip: bool = False
+    swerve: Swerve | None = None
+
+    def ground_y_at(self, layout: Layout, t: float) -> int:
+        """Image row of the anchor at time `t`."""
+        y = layout.lane(self.lane).ground_y
+        return y if self.swerve is None else round(y + self.swerve.offset_at(t))
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,8 @@ class Script:
         scene: Scene config entries besides the stop line and signal head (lanes,
             zones, calibration, speed limits), in config form.
         offences: What the truth file lists; empty means the red-light crossings.
+        recorded_at: Wall-clock time the first frame shows (written to the config's
+            `source.recorded_at`), for scenes whose rules depend on the time of day.
     """
 
     name: str
@@ -128,6 +139,7 @@ class Script:
     rules: tuple[dict[str, Any], ...] = ({"type": "red_light", "amber_grace_s": 0.0},)
     scene: dict[str, Any] = field(default_factory=dict)
     offences: tuple[Offence, ...] = ()
+    recorded_at: datetime | None = None
 
     @property
     def n_frames(self) -> int:
@@ -190,7 +202,7 @@ class Script:
             boxes: list[tuple[Vehicle, Box, bool]] = []
             for vehicle in order:
                 sprite = scaled[vehicle.id]
-                box = sprite_box(sprite, vehicle.motion.x_at(t), layout.lane(vehicle.lane).ground_y)
+                box = sprite_box(sprite, vehicle.motion.x_at(t), vehicle.ground_y_at(layout, t))
                 x1, y1, x2, y2 = box
                 if x2 <= 0 or x1 >= layout.width:
                     continue

@@ -244,3 +244,15 @@ def test_before_key_frame_is_at_most_four_seconds_old() -> None:
 def test_needs_lanes() -> None:
     with pytest.raises(ValueError, match="lanes"):
         RestrictedLane(RestrictedLaneRule(), SceneGeometry(Scene()))
+
+
+def test_one_vehicle_boxed_twice_is_reported_once() -> None:
+    """The detector boxes a motorbike as `motorbike` and as `bicycle`: one vehicle."""
+    lane = along(CARS_Y)
+
+    def beside(t: float) -> tuple[float, float] | None:
+        anchor = lane(t)
+        return None if anchor is None else (anchor[0] + 5.0, anchor[1])
+
+    found = drive(rule(), {1: ("motorbike", lane), 2: ("bicycle", beside)}, frames(6))
+    assert len(found) == 1

@@ -294,3 +294,16 @@ def test_estimate_needs_enough_sightings() -> None:
 def test_needs_a_calibration() -> None:
     with pytest.raises(ValueError, match="calibration"):
         Speeding(SpeedingRule(), SceneGeometry(Scene(lanes=LANES)))
+
+
+def test_one_vehicle_boxed_twice_is_reported_once() -> None:
+    """The detector boxes a pickup as `car` and as `truck`: two tracks, one vehicle."""
+    moving = cruise(80)
+
+    def beside(t: float) -> float | None:
+        x = moving(t)
+        return None if x is None else x + 4.0
+
+    tracks = {1: ("car", "car", moving), 2: ("truck", "car", beside)}
+    found = drive(Speeding(SpeedingRule(), GEOMETRY), tracks, frames(4))
+    assert len(found) == 1
