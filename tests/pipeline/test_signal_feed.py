@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from pipeline.camera_pipeline import CameraPipeline
+from pipeline.config import ConfigError, parse_config
 from pipeline.signal import Phase
 from pipeline.signal_feed import CameraSignals, ControllerFeed, PhaseChange, StreamClock
 from tests.pipeline.signal_scene import (
@@ -17,6 +19,7 @@ from tests.pipeline.signal_scene import (
     HEAD_ID,
     NO_DETECTIONS,
     camera_config,
+    camera_dict,
     car_at,
     frame,
 )
@@ -182,3 +185,28 @@ def test_red_light_on_the_images_red_records_image_as_the_source() -> None:
     assert finding.candidate.measurements["signal_time_in_phase_s"] == pytest.approx(
         finding.candidate.offence_t, abs=1e-3
     )
+
+
+@pytest.mark.parametrize(
+    ("head", "words"),
+    [
+        ({"id": "main", "source": "auto"}, "region is required when source is 'auto'"),
+        ({"id": "main"}, "region is required"),
+        ({"id": "main", "source": "radio", "region": [1, 1, 5, 5]}, "'image', 'controller'"),
+        ({"id": "main", "source": "auto", "region": [1, 1, 5, 5], "controller_stale_s": 0}, "0"),
+        ({"id": "main head", "source": "controller"}, "pattern"),
+    ],
+)
+def test_bad_signal_head_config_names_camera_and_field(head: dict[str, Any], words: str) -> None:
+    camera = camera_dict()
+    camera["scene"]["signal_heads"] = [head]
+    with pytest.raises(ConfigError) as error:
+        parse_config({"cameras": [camera]}, source="t.yaml")
+    message = str(error.value)
+    assert f"t.yaml: camera '{CAMERA_ID}', field scene.signal_heads.0" in message
+    assert words in message
+
+
+def test_controller_head_needs_no_region() -> None:
+    head = camera_config(source="controller", region=False).scene.signal_heads[0]
+    assert head.region is None and head.source == "controller"

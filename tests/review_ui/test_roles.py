@@ -62,6 +62,8 @@ TABLE: dict[tuple[str, str], tuple[tuple[str, ...], int]] = {
     ("GET", "/cameras/live"): (OPERATORS, 200),
     ("GET", "/cameras/{camera_id}/thumbnail.jpg"): (OPERATORS, 200),
     ("GET", "/api/v1/cameras"): (EVERY_ROLE, 200),
+    # Signal controllers only, by bearer token; no person's login may post phases.
+    ("POST", "/api/v1/signals/{head}"): (("signal-controller",), 201),
 }
 
 
