@@ -414,6 +414,15 @@ def test_cli_retention_run_prints_and_dry_run_keeps(
     assert f"deleted {old}" in out
     assert not has_files(small_disk, old)
 
+    # Verifying every package passes: deleted evidence is reported, not counted as lost.
+    assert main(["evidence", "public-key", "--config", str(config_path)]) == 0
+    capsys.readouterr()
+    assert main(["evidence", "verify", "--all", "--config", str(config_path)]) == 0
+    out = capsys.readouterr().out
+    today = datetime.now(UTC).date().isoformat()
+    assert f"{old}: evidence deleted under retention on {today}" in out
+    assert "0 problem(s)" in out
+
     assert main(["retention", "run", "--config", str(tmp_path / "missing.yaml")]) == 1
     assert "cannot read config" in capsys.readouterr().err
 
