@@ -16,7 +16,8 @@ Evidence of a violation under review (pending, or claimed by an officer) is neve
 deleted, by either pass. Deleting marks the rows first (violation and evidence
 rows keep what the files were; an audit entry says when and why) and commits,
 then removes the files: a crash in between leaves files that nothing refers to
-as evidence any more, never a row pointing at a missing file unannounced.
+as evidence any more, never a row pointing at a missing file unannounced, and
+the next process's first run removes them; a failed removal is retried.
 
 Example:
     >>> report = EvidenceRetention(config, sessions).run(dry_run=True)  # doctest: +SKIP
@@ -38,13 +39,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import AppConfig, RetentionConfig
 from pipeline.store.models import utcnow
-from pipeline.store.retention import EvidenceHolder, deletable_evidence, mark_evidence_deleted
+from pipeline.store.retention import (
+    EvidenceHolder,
+    deletable_evidence,
+    evidence_deleted_since,
+    mark_evidence_deleted,
+)
 from pipeline.system_alerts import raise_system_alert
 
 log = logging.getLogger(__name__)
 
 DISK_ALERT_KIND = "evidence_disk_low"
 _PAGE = 200
+# How far back the first run of a process looks for packages marked deleted whose files
+# a crash may have left behind (the window between the commit and the removal).
+LEFTOVER_WINDOW = timedelta(days=2)
 
 Reason = Literal["age", "disk_full"]
 
@@ -174,11 +183,15 @@ class EvidenceRetention:
             self.space = space
         self.topic = config.kafka.topics.system_alerts if config.kafka else None
         self.clock = clock
+        self._leftovers_checked = False
+        self._retry: set[str] = set()  # package directories whose removal failed
 
     def run(self, *, dry_run: bool = False) -> RetentionReport:
-        """One retention run: the age pass, then the disk pass."""
+        """One retention run: leftovers of earlier runs, the age pass, then the disk pass."""
         now = self.clock()
         report = RetentionReport(dry_run=dry_run)
+        if not dry_run:
+            self._remove_leftovers(now)
         for holder in self._candidates(self._age_limits(now), now):
             self._delete(holder, "age", now, report)
         if self.space is not None:
@@ -196,6 +209,27 @@ class EvidenceRetention:
                 if report.deletions or report.alert:
                     log.info("retention: %s", report.summary())
             stop.wait(self.settings.check_every_s)
+
+    def _remove_leftovers(self, now: datetime) -> None:
+        """Remove files of evidence already marked deleted: every removal that failed
+        in this process, and, on its first run, whatever was marked in the last
+        `LEFTOVER_WINDOW` (a crash between the commit and the removal leaves files
+        that nothing refers to any more)."""
+        directories = set(self._retry)
+        if not self._leftovers_checked:
+            with self.sessions() as session:
+                directories.update(evidence_deleted_since(session, since=now - LEFTOVER_WINDOW))
+            self._leftovers_checked = True
+        self._retry.clear()
+        for directory in sorted(directories):
+            self._remove_files(directory)
+
+    def _remove_files(self, directory: str) -> None:
+        try:
+            self.store.delete_package(directory)
+        except Exception as error:  # a disk or S3 error; the rows already say deleted
+            log.error("retention: evidence package %s not removed (retried): %s", directory, error)
+            self._retry.add(directory)
 
     def _age_limits(self, now: datetime) -> dict[str, datetime]:
         days = {"rejected": self.settings.rejected_days, "confirmed": self.settings.confirmed_days}
@@ -234,10 +268,7 @@ class EvidenceRetention:
         if not marked:  # claimed or reviewed again since it was listed
             return False
         report.deletions.append(deletion)
-        try:
-            self.store.delete_package(holder.evidence_dir)
-        except Exception as error:  # a disk or S3 error; the rows already say deleted
-            log.error("retention: evidence of %s not removed: %s", holder.violation_id, error)
+        self._remove_files(holder.evidence_dir)
         log.info(
             "retention: deleted evidence of %s violation %s (offence %s, %s)",
             holder.status, holder.violation_id, holder.offence_time.isoformat(), reason,

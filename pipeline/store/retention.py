@@ -156,3 +156,10 @@ def mark_evidence_deleted(
         )
     )
     return True
+
+
+def evidence_deleted_since(session: Session, *, since: datetime) -> list[str]:
+    """Package directories of violations whose evidence was marked deleted at or after
+    `since` (their files may still be there after a crash between commit and removal)."""
+    query = select(Violation.evidence_dir).where(Violation.evidence_deleted_at >= since)
+    return list(session.scalars(query))

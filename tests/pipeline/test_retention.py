@@ -453,3 +453,25 @@ def test_worker_thread_runs_retention_periodically_and_stops(
         stop.set()
         thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_files_left_by_a_crash_after_the_commit_are_removed_by_the_next_process(
+    sessions: sessionmaker[Session], small_disk: Path
+) -> None:
+    violation_id = add_violation(sessions, small_disk, days_ago=100, status="rejected")
+    untouched = add_violation(sessions, small_disk, days_ago=100, status="confirmed")
+    # What a run that died right after its commit leaves: rows marked, files still there.
+    with sessions() as session:
+        [holder] = deletable_evidence(session, older_than={"rejected": NOW}, now=NOW)
+    with sessions.begin() as session:
+        assert mark_evidence_deleted(session, holder, statuses=["rejected"], reason="age", at=NOW)
+    assert has_files(small_disk, violation_id)
+    config = config_for(small_disk, rejected_days=None, confirmed_days=None, min_free_fraction=0)
+
+    assert retention(config, sessions).run(dry_run=True).deletions == []
+    assert has_files(small_disk, violation_id)  # a dry run removes nothing, leftovers neither
+
+    report = retention(config, sessions).run()
+    assert report.deletions == []  # nothing newly deleted: only the leftover removed
+    assert not (small_disk / violation_id).exists()
+    assert has_files(small_disk, untouched)
