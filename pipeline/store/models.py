@@ -48,6 +48,22 @@ class Camera(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SceneVersion(Base):
+    """Every scene (geometry + rules) a camera has run with, by its SHA-256.
+
+    Violations record the version they were judged under; this table keeps the
+    scene itself, so a reviewer or a court can see the stop line, lanes and rule
+    parameters that applied, long after the config file changed.
+    """
+
+    __tablename__ = "scene_versions"
+
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scene: Mapped[dict[str, Any]]
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Violation(Base):
     __tablename__ = "violations"
     __table_args__ = (

@@ -18,6 +18,7 @@ from pipeline.store.models import (
     EvidenceItem,
     OutboxEvent,
     Review,
+    SceneVersion,
     Violation,
     utcnow,
 )
@@ -57,7 +58,8 @@ def upsert_camera(
 
 
 def register_cameras(session: Session, cameras: Iterable[CameraConfig]) -> None:
-    """Insert or update the camera rows of configured cameras (idempotent)."""
+    """Insert or update the camera rows of configured cameras, and keep each
+    camera's current scene version (idempotent)."""
     for camera in cameras:
         upsert_camera(
             session,
@@ -67,6 +69,18 @@ def register_cameras(session: Session, cameras: Iterable[CameraConfig]) -> None:
             lat=camera.location.lat,
             lon=camera.location.lon,
         )
+        session.flush()
+        if session.get(SceneVersion, (camera.id, camera.scene_version)) is None:
+            session.add(
+                SceneVersion(
+                    camera_id=camera.id,
+                    version=camera.scene_version,
+                    scene={
+                        "scene": camera.scene.model_dump(mode="json"),
+                        "rules": [rule.model_dump(mode="json") for rule in camera.rules],
+                    },
+                )
+            )
 
 
 def record_violation(
