@@ -206,27 +206,30 @@ class DarknetDetector:
             groups.setdefault(shape, []).append(i)
         results: list[Detections] = [Detections.empty()] * len(frames)
         for (net_h, net_w), indices in groups.items():
-            boxes = [_letterbox(frames[i], net_h, net_w) for i in indices]
-            blob = cv2.dnn.blobFromImages(
-                [b.image for b in boxes], 1 / 255.0, (net_w, net_h), swapRB=True, crop=False
-            )
-            rows = self._infer(blob, (net_w, net_h))
+            # Letterboxed straight into one batch array: the ONNX runtimes take it as it
+            # is (uint8, BGR, channels last) and convert inside the model.
+            batch = np.empty((len(indices), net_h, net_w, 3), dtype=np.uint8)
+            boxes = [
+                _letterbox(frames[i], net_h, net_w, out=batch[k]) for k, i in enumerate(indices)
+            ]
+            rows = self._infer(batch, (net_w, net_h))
             for row_block, i, box in zip(rows, indices, boxes, strict=True):
                 height, width = frames[i].shape[:2]
                 results[i] = self._decode(row_block, box, (net_w, net_h), width, height)
         return results
 
-    def _infer(self, blob: np.ndarray, net_wh: tuple[int, int]) -> np.ndarray:
-        """Run the network; return (N, rows, 5 + classes) rows as OpenCV's region layer
-        gives them."""
+    def _infer(self, batch: np.ndarray, net_wh: tuple[int, int]) -> np.ndarray:
+        """Run the network on (N, H, W, 3) uint8 BGR letterboxes; return (N, rows,
+        5 + classes) rows as OpenCV's region layer gives them."""
         if self._session is None:
+            blob = cv2.dnn.blobFromImages(list(batch), 1 / 255.0, net_wh, swapRB=True, crop=False)
             self._net.setInput(blob)
             outs = self._net.forward(self._outputs)
             # One frame gives (rows, 85) per output layer, a batch gives (N, rows, 85).
             return np.concatenate([o.reshape(len(blob), -1, o.shape[-1]) for o in outs], 1)
         from models.darknet_net import decode_heads
 
-        heads = self._session.run(blob)
+        heads = self._session.run_images(batch)
         return decode_heads(heads, self._heads, net_wh, self._lowest_threshold)
 
     def _decode(
@@ -316,8 +319,11 @@ def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
-def _letterbox(frame: np.ndarray, net_h: int, net_w: int) -> _Letterbox:
-    """Scale `frame` to fit (net_h, net_w) keeping its aspect and pad the rest grey.
+def _letterbox(
+    frame: np.ndarray, net_h: int, net_w: int, out: np.ndarray | None = None
+) -> _Letterbox:
+    """Scale `frame` to fit (net_h, net_w) keeping its aspect and pad the rest grey
+    (into `out`, a (net_h, net_w, 3) uint8 array, when given).
 
     Letterboxing rather than stretching: on test photos stretching lost the bus in
     `bus.jpg` and halved the motorbike score on a side view, while on city CCTV both
@@ -326,8 +332,13 @@ def _letterbox(frame: np.ndarray, net_h: int, net_w: int) -> _Letterbox:
     height, width = frame.shape[:2]
     ratio = min(net_h / height, net_w / width)
     new_w, new_h = max(1, round(width * ratio)), max(1, round(height * ratio))
-    canvas = np.full((net_h, net_w, 3), _PAD_VALUE, dtype=np.uint8)
+    canvas = np.empty((net_h, net_w, 3), dtype=np.uint8) if out is None else out
     x0, y0 = (net_w - new_w) // 2, (net_h - new_h) // 2
+    # Only the bands around the picture are padded: it is overwritten anyway.
+    canvas[:y0] = _PAD_VALUE
+    canvas[y0 + new_h :] = _PAD_VALUE
+    canvas[y0 : y0 + new_h, :x0] = _PAD_VALUE
+    canvas[y0 : y0 + new_h, x0 + new_w :] = _PAD_VALUE
     canvas[y0 : y0 + new_h, x0 : x0 + new_w] = cv2.resize(
         frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR
     )

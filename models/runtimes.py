@@ -17,6 +17,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import cv2
 import numpy as np
 
 OnnxRuntimeName = Literal["openvino", "onnxruntime"]
@@ -71,6 +72,11 @@ class Session(Protocol):
         """Run an (N, 3, H, W) float32 batch; return every output."""
         ...
 
+    def run_images(self, images: np.ndarray) -> list[np.ndarray]:
+        """Run an (N, H, W, 3) uint8 BGR batch as `run` would run it scaled to [0, 1]
+        and in RGB; return every output."""
+        ...
+
 
 class OnnxRuntimeSession:
     """ONNX Runtime on the CPU; dynamic input shapes need no recompilation."""
@@ -91,12 +97,20 @@ class OnnxRuntimeSession:
     def run(self, blob: np.ndarray) -> list[np.ndarray]:
         return [np.asarray(o) for o in self._session.run(None, {self._input: blob})]
 
+    def run_images(self, images: np.ndarray) -> list[np.ndarray]:
+        return self.run(cv2.dnn.blobFromImages(list(images), 1 / 255.0, swapRB=True))
+
 
 class OpenVinoSession:
     """OpenVINO on the CPU, one compiled model per input shape.
 
     Static shapes: OpenVINO's CPU plugin runs a shape it was compiled for markedly
     faster than a dynamic one, and a camera's frames all have one shape.
+
+    `run_images` takes the frames as they are (uint8, BGR, channels last): OpenVINO
+    converts, scales and transposes them inside the compiled model, fused with the first
+    convolution, instead of a float32 copy of the batch being made in NumPy first. At
+    640x384 that is about a millisecond of the 20 per frame here.
 
     Precision `auto` is OpenVINO's own choice: bf16 on CPUs with native bf16 units
     (AVX512-BF16, AMX), which runs yolov3-tiny about 1.8x faster than f32 here and
@@ -118,23 +132,46 @@ class OpenVinoSession:
         }
         if precision != "auto":
             self._config["INFERENCE_PRECISION_HINT"] = precision
-        self._compiled: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        self._compiled: OrderedDict[tuple[bool, tuple[int, ...]], Any] = OrderedDict()
 
     def run(self, blob: np.ndarray) -> list[np.ndarray]:
-        shape = tuple(blob.shape)
-        request = self._compiled.get(shape)
+        return self._infer(blob, images=False)
+
+    def run_images(self, images: np.ndarray) -> list[np.ndarray]:
+        return self._infer(np.ascontiguousarray(images), images=True)
+
+    def _infer(self, batch: np.ndarray, images: bool) -> list[np.ndarray]:
+        key = (images, tuple(batch.shape))
+        request = self._compiled.get(key)
         if request is None:
-            model = self._model.clone()
-            model.reshape({model.inputs[0].get_any_name(): list(shape)})
-            request = self._core.compile_model(model, "CPU", self._config).create_infer_request()
-            self._compiled[shape] = request
+            request = self._compile(key[1], images).create_infer_request()
+            self._compiled[key] = request
             if len(self._compiled) > _COMPILED_SHAPES:
                 self._compiled.popitem(last=False)
         else:
-            self._compiled.move_to_end(shape)
-        results = request.infer({0: blob})
+            self._compiled.move_to_end(key)
+        results = request.infer({0: batch})
         # Copies: the request reuses its output buffers on the next call.
         return [np.array(results[i]) for i in range(len(self._model.outputs))]
+
+    def _compile(self, shape: tuple[int, ...], images: bool) -> Any:
+        """Compile for one input shape: NCHW float32, or NHWC uint8 BGR frames."""
+        from openvino import Layout, Type
+        from openvino.preprocess import ColorFormat, PrePostProcessor
+
+        model = self._model.clone()
+        n, h, w, c = shape if images else (shape[0], shape[2], shape[3], shape[1])
+        model.reshape({model.inputs[0].get_any_name(): [n, c, h, w]})
+        if images:
+            ppp = PrePostProcessor(model)
+            tensor = ppp.input().tensor()
+            tensor.set_element_type(Type.u8).set_layout(Layout("NHWC"))
+            tensor.set_color_format(ColorFormat.BGR)
+            ppp.input().model().set_layout(Layout("NCHW"))
+            steps = ppp.input().preprocess()
+            steps.convert_element_type(Type.f32).convert_color(ColorFormat.RGB).scale(255.0)
+            model = ppp.build()
+        return self._core.compile_model(model, "CPU", self._config)
 
 
 def open_session(

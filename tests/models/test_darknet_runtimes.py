@@ -153,3 +153,21 @@ def test_per_frame_input_size(yolov3_tiny_dir: Path, dog_image: np.ndarray) -> N
 def test_converted_dir_takes_only_a_sha256() -> None:
     with pytest.raises(ValueError):
         weights.converted_dir("../../etc")
+
+
+@pytest.mark.parametrize("runtime", ONNX_RUNTIMES)
+def test_frames_in_uint8_give_what_the_float_blob_gives(
+    yolov3_tiny_dir: Path, bus_image: np.ndarray, dog_image: np.ndarray, runtime: str
+) -> None:
+    # `run_images` converts inside the runtime (OpenVINO: in the compiled model); the
+    # network must see exactly the blob `run` is given.
+    cfg, darknet_weights = (
+        yolov3_tiny_dir / "yolov3-tiny.cfg",
+        yolov3_tiny_dir / "yolov3-tiny.weights",
+    )
+    onnx = converted_onnx(cfg, darknet_weights, weights.file_sha256(darknet_weights))
+    session = open_session(onnx, runtime, precision="f32")  # type: ignore[arg-type]
+    frames = np.stack([cv2.resize(image, (640, 384)) for image in (bus_image, dog_image)])
+    blob = cv2.dnn.blobFromImages(list(frames), 1 / 255.0, swapRB=True)
+    for got, ref in zip(session.run_images(frames), session.run(blob), strict=True):
+        np.testing.assert_allclose(got, ref, atol=1e-3)
