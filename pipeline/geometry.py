@@ -65,6 +65,25 @@ def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, 
     return inter / union if union > 0 else 0.0
 
 
+def box_containment(
+    a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+) -> float:
+    """Share of the smaller box's area that lies inside the other (0-1).
+
+    A detector may report a part of a vehicle (a motorbike's body inside the box of the
+    whole bike) as a second box: IoU is low, but the part is wholly inside.
+
+    Example:
+        >>> box_containment((0, 0, 100, 100), (10, 10, 30, 30))
+        1.0
+    """
+    ix1, iy1 = max(a[0], b[0]), max(a[1], b[1])
+    ix2, iy2 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, ix2 - ix1) * max(0.0, iy2 - iy1)
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return inter / smaller if smaller > 0 else 0.0
+
+
 def polygon_area(points: list[Point] | tuple[Point, ...]) -> float:
     """Signed area (shoelace); positive when the vertices run anticlockwise on screen axes."""
     total = 0.0

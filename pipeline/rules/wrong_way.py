@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from pipeline.config import Lane, WrongWayRule
-from pipeline.geometry import Point
+from pipeline.geometry import Point, box_containment
 from pipeline.rules.base import FrameContext, ViolationCandidate
 from pipeline.scene import SceneGeometry, angle_between
 from pipeline.track_history import TrackPoint, TrackState
@@ -16,6 +16,10 @@ KEY_FRAME_MAX_AGE_S = 4.5
 older than this: the camera pipeline keeps about 5 s of decoded frames."""
 
 
+CONTAINED_SHARE = 0.6
+"""A box this much inside a flagged vehicle's box (or holding it) is that vehicle."""
+FRAME_RATE_FLOOR = 2.0
+"""Slowest frame rate expected: boxes of tracks seen this close in time are compared."""
 STANDING_S = 0.5
 """A vehicle within `jitter_px` of one spot this long was standing, not driving."""
 
@@ -67,7 +71,7 @@ class WrongWay:
             candidate = self._candidate(track, lane, start)
             if candidate is None:
                 continue
-            same_vehicle = self._flagged_before_id_switch(track)
+            same_vehicle = self._already_flagged_vehicle(track)
             self._flagged[track.track_id] = track.last
             if not same_vehicle:
                 found.append(candidate)
@@ -149,15 +153,23 @@ class WrongWay:
             measurements=measurements,
         )
 
-    def _flagged_before_id_switch(self, track: TrackState) -> bool:
-        """Whether this track continues a flagged vehicle that vanished where it appeared."""
-        first = track.points[0]
+    def _already_flagged_vehicle(self, track: TrackState) -> bool:
+        """Whether this track is a vehicle already flagged under another track id.
+
+        Either it continues a flagged track that vanished where it appeared (an id
+        switch), or its box lies mostly inside a flagged track's box of this moment, or
+        holds it (a detector reporting part of a motorbike as a second vehicle).
+        """
+        first, now = track.points[0], track.last
         width = first.box[2] - first.box[0]
         for last in self._flagged.values():
             gap = first.t - last.t
             if 0 < gap <= self.config.max_gap_s and math.dist(first.anchor, last.anchor) <= max(
                 width, last.box[2] - last.box[0]
             ):
+                return True
+            recent = abs(now.t - last.t) <= 1.0 / FRAME_RATE_FLOOR
+            if recent and box_containment(now.box, last.box) >= CONTAINED_SHARE:
                 return True
         return False
 

@@ -17,7 +17,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.scenario import red_light, restricted_lane, speeding
+from pipeline.scenario import red_light, restricted_lane, speeding, stop_line, wrong_way
 from pipeline.scenario.output import (
     VideoWriter,
     config_document,
@@ -34,6 +34,8 @@ _BUILDERS: dict[str, Callable[[int], Script]] = {
     "red_light": red_light.build,
     "speeding": speeding.build,
     "restricted_lane": restricted_lane.build,
+    "stop_line": stop_line.build,
+    "wrong_way": wrong_way.build,
 }
 
 SCENARIOS: tuple[str, ...] = tuple(_BUILDERS)

@@ -136,3 +136,47 @@ class Swerve:
         first = self.t_start + share * self.ramp_s
         last = self.t_start + 2 * self.ramp_s + self.hold_s - share * self.ramp_s
         return first, last
+
+
+@dataclass(frozen=True)
+class Waypoints:
+    """Anchor x through timed waypoints, at constant speed between them.
+
+    Before the first waypoint the anchor is at the first one's x, after the last at the
+    last one's. For manoeuvres the other motions cannot do: rolling back, pulling out
+    against the flow and turning back.
+
+    Attributes:
+        points: `(t, x)` pairs, times strictly increasing.
+
+    Example:
+        >>> roll_back = Waypoints(((0.0, 500.0), (2.0, 500.0), (3.0, 460.0)))
+        >>> roll_back.x_at(2.5)
+        480.0
+    """
+
+    points: tuple[tuple[float, float], ...]
+
+    def __post_init__(self) -> None:
+        times = [t for t, _ in self.points]
+        if len(times) < 2 or any(b <= a for a, b in zip(times, times[1:], strict=False)):
+            raise ValueError("waypoints need two or more points with increasing times")
+
+    def x_at(self, t: float) -> float:
+        """Anchor x at time `t`."""
+        (t0, x0), (tn, xn) = self.points[0], self.points[-1]
+        if t <= t0:
+            return x0
+        if t >= tn:
+            return xn
+        for (ta, xa), (tb, xb) in zip(self.points, self.points[1:], strict=False):
+            if ta <= t <= tb:
+                return xa + (xb - xa) * (t - ta) / (tb - ta)
+        raise AssertionError("unreachable: t lies within the waypoints")
+
+    def time_at(self, x: float) -> float:
+        """First time the anchor is at `x`; infinity when it never is."""
+        for (ta, xa), (tb, xb) in zip(self.points, self.points[1:], strict=False):
+            if min(xa, xb) <= x <= max(xa, xb):
+                return ta if xa == xb else ta + (tb - ta) * (x - xa) / (xb - xa)
+        return math.inf

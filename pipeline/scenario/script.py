@@ -42,6 +42,8 @@ class Vehicle:
             to right). Its motion's speed is then negative.
         swerve: A sideways excursion out of its lane and back (the sprite keeps
             its lane's size), or None.
+        turn_t: Time the vehicle turns round, its sprite then facing the other way
+            (a U-turn as a side view shows it), or None.
     """
 
     id: str
@@ -51,6 +53,7 @@ class Vehicle:
     motion: Motion
     flip: bool = False
     swerve: Swerve | None = None
+    turn_t: float | None = None
 
     def ground_y_at(self, layout: Layout, t: float) -> int:
         """Image row of the anchor at time `t`."""
@@ -202,6 +205,8 @@ class Script:
             boxes: list[tuple[Vehicle, Box, bool]] = []
             for vehicle in order:
                 sprite = scaled[vehicle.id]
+                if vehicle.turn_t is not None and t >= vehicle.turn_t:
+                    sprite = _mirrored(sprite, True)
                 box = sprite_box(sprite, vehicle.motion.x_at(t), vehicle.ground_y_at(layout, t))
                 x1, y1, x2, y2 = box
                 if x2 <= 0 or x1 >= layout.width:

@@ -188,6 +188,15 @@ def test_id_switch_after_flagging_does_not_flag_again() -> None:
     assert [v.track_id for v in found] == [1]
 
 
+def test_a_second_box_on_part_of_the_vehicle_is_not_a_second_vehicle() -> None:
+    # The detector also boxes the body of a motorbike, inside the box of the whole bike,
+    # and the tracker follows both.
+    whole = cruise(1100, -200, 40, FAR_Y)
+    part = [None, *((x + 15, y - 16) for x, y in cruise(1100, -200, 39, FAR_Y))]
+    found = drive(rule(), {1: whole, 2: part}, classes={1: "motorbike", 2: "motorbike"})
+    assert [v.track_id for v in found] == [1]
+
+
 def test_another_wrong_way_vehicle_after_the_first_is_flagged_too() -> None:
     first = [*cruise(1100, -200, 25), *([None] * 35)]
     other = [*([None] * 28), *cruise(1100, -200, 32, FAR_Y)]
