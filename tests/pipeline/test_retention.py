@@ -35,6 +35,7 @@ from pipeline.retention import (
     minimum_free,
     start_retention,
 )
+from pipeline.store.blobs import S3BlobStore
 from pipeline.store.db import open_database
 from pipeline.store.hashing import sha256_bytes
 from pipeline.store.models import (
@@ -53,6 +54,7 @@ from pipeline.store.repository import (
     upsert_camera,
 )
 from pipeline.store.retention import RetentionRefused, deletable_evidence, mark_evidence_deleted
+from tests.fixtures.s3 import S3Server
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 KIB = 1024
@@ -475,3 +477,48 @@ def test_files_left_by_a_crash_after_the_commit_are_removed_by_the_next_process(
     assert report.deletions == []  # nothing newly deleted: only the leftover removed
     assert not (small_disk / violation_id).exists()
     assert has_files(small_disk, untouched)
+
+
+def test_age_pass_deletes_from_an_s3_store_and_skips_the_disk_pass(
+    tmp_path: Path, s3_server: S3Server, s3_bucket: str
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'trafficcam.db'}"
+    _, factory = open_database(database_url)
+    store = s3_server.store_config(s3_bucket, prefix="city/")
+    blobs = S3BlobStore(store)
+    ids = {}
+    with factory.begin() as session:
+        upsert_camera(
+            session, camera_id="cam-1", name="Kim Ma", location_text="Kim Ma", lat=21.0, lon=105.8
+        )
+    for status in ("rejected", "pending"):
+        violation_id = ids[status] = str(uuid.uuid4())
+        data = os.urandom(2048)
+        uri = blobs.put(f"{violation_id}/frame_after.jpg", data)
+        offence = NOW - timedelta(days=400)
+        with factory.begin() as session:
+            record_violation(
+                session,
+                Violation(
+                    id=violation_id, camera_id="cam-1", rule_type="red_light", rule_version="1",
+                    track_id=1, vehicle_class="car", offence_time=offence, stream_time_s=0.0,
+                    first_evidence_time=offence, last_evidence_time=offence, measurements={},
+                    explanation="x", scene_version="v1", evidence_dir=violation_id, status=status,
+                ),
+                [EvidenceFile("frame_after", uri, sha256_bytes(data), len(data))],
+                [],
+            )  # fmt: skip
+    config = AppConfig(
+        database_url=database_url,
+        evidence=EvidenceConfig(path=tmp_path / "work", store=store),
+        retention=RetentionConfig(rejected_days=30, min_free_bytes=10**18),
+    )
+    engine = EvidenceRetention(config, factory, clock=lambda: NOW)
+    assert engine.space is None  # no local disk to measure: never a disk-full deletion
+
+    report = engine.run()
+
+    assert [d.violation_id for d in report.deletions] == [ids["rejected"]]
+    assert report.alert is None
+    assert blobs.keys(f"{ids['rejected']}/") == []
+    assert blobs.keys(f"{ids['pending']}/") == [f"{ids['pending']}/frame_after.jpg"]
