@@ -63,6 +63,7 @@ _MIN_SOLIDITY = 0.8
 _MIN_EXTENT = 0.5
 # Below this many pixels there are too few to judge a shape; take it on colour.
 _MIN_SHAPED_AREA = 30
+_CLOSE_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,10 @@ def lamp_blobs(image: np.ndarray, region: Box) -> list[LampBlob]:
     halo_value = _NIGHT_HALO_VALUE if is_night(image) else _HALO_VALUE
     halo = (sat >= _HALO_SATURATION) & (val >= halo_value)
     colour_masks = {phase: _hue_mask(hue, phase) for phase in _LAMP_PHASES}
-    count, labels, stats, centroids = cv2.connectedComponentsWithStats(
-        lit.astype(np.uint8), connectivity=8
-    )
+    # Closing joins a lamp broken by compression or by its LED dots into one blob;
+    # a countdown digit's segments merge into a tall block, still no lamp's shape.
+    lit = cv2.morphologyEx(lit.astype(np.uint8), cv2.MORPH_CLOSE, _CLOSE_KERNEL)
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(lit, connectivity=8)
     blobs = []
     for label in range(1, count):
         area = int(stats[label, cv2.CC_STAT_AREA])

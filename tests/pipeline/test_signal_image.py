@@ -173,3 +173,16 @@ def test_night_headlights_with_bloom_are_not_lit() -> None:
         cv2.circle(image, (cx, 110), 10, (250, 255, 255), -1, lineType=cv2.LINE_AA)
     image = cv2.GaussianBlur(image, (0, 0), 3.0)
     assert classify_lamp(image, REGION) is Phase.UNKNOWN
+
+
+def test_small_lamp_split_by_a_compression_seam_still_reads() -> None:
+    """A far head: the lamp is a few pixels across and a dark seam cuts it in two, as
+    seen on the Hanoi clip; each half alone is below the lit-area threshold."""
+    image = np.full((160, 170, 3), 90, np.uint8)
+    region = (20.0, 20.0, 48.0, 80.0)
+    cv2.rectangle(image, (20, 20), (48, 80), (30, 30, 30), -1)
+    cv2.circle(image, (34, 62), 4, BGR[Phase.GREEN], -1)
+    image[62, 28:41] = (30, 30, 30)
+    halves = [b for b in lamp_blobs(image, region) if b.phase is Phase.GREEN]
+    assert len(halves) == 1  # joined again
+    assert classify_lamp(image, region) is Phase.GREEN
