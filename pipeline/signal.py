@@ -135,8 +135,8 @@ def lamp_blobs(image: np.ndarray, region: Box) -> list[LampBlob]:
     colour_masks = {phase: _hue_mask(hue, phase) for phase in _LAMP_PHASES}
     # Closing joins a lamp broken by compression or by its LED dots into one blob;
     # a countdown digit's segments merge into a tall block, still no lamp's shape.
-    lit = cv2.morphologyEx(lit.astype(np.uint8), cv2.MORPH_CLOSE, _CLOSE_KERNEL)
-    count, labels, stats, centroids = cv2.connectedComponentsWithStats(lit, connectivity=8)
+    joined = cv2.morphologyEx(lit.astype(np.uint8), cv2.MORPH_CLOSE, _CLOSE_KERNEL)
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(joined, connectivity=8)
     blobs = []
     for label in range(1, count):
         area = int(stats[label, cv2.CC_STAT_AREA])
