@@ -186,6 +186,15 @@ class SignalHead(StrictModel):
         description="A controller feed with no message for longer than this is stale. Longer "
         "than the longest phase, unless the controller repeats its current phase meanwhile.",
     )
+    controller_delay_s: float = Field(
+        default=0.0,
+        ge=-5,
+        le=5,
+        description="Seconds added to controller times before they are placed on the camera's "
+        "stream clock: the camera's capture-to-decode delay (frames are stamped when decoded, "
+        "so without it time into red reads longer by that delay), plus any known offset of "
+        "the controller's clock. Measure it once, e.g. by filming the controller's display.",
+    )
     lanes: list[str] = Field(
         default_factory=list,
         description="Ids of the lanes this head controls; empty: every lane of the camera.",

@@ -362,6 +362,7 @@ class HeadSignal:
             else None
         )
         self.stale_after = timedelta(seconds=head.controller_stale_s)
+        self.delay = timedelta(seconds=head.controller_delay_s)
 
     def update(self, frame: Frame, clock: StreamClock) -> SignalState:
         image_state = self.image.update(frame.image, frame.pts) if self.image else None
@@ -381,7 +382,8 @@ class HeadSignal:
         known = self.feed.head(self.camera_id, self.head.id) if self.feed else None
         if known is None or at - known.last_heard > self.stale_after:
             return None
-        shown = [change for change in known.changes if change.changed_at <= at]
+        # A change is on screen from `changed_at + delay` in decode-time terms.
+        shown = [change for change in known.changes if change.changed_at + self.delay <= at]
         if not shown:
             return None  # every change known is newer than this frame
         current = shown[-1]
@@ -395,7 +397,10 @@ class HeadSignal:
                 break
             began = change
         return SignalState(
-            current.phase, clock.to_stream(began.changed_at), "controller", began.changed_at
+            current.phase,
+            clock.to_stream(began.changed_at + self.delay),
+            "controller",
+            began.changed_at,
         )
 
 

@@ -24,9 +24,14 @@ STOP_LINE_Y = 250
 
 
 def camera_dict(
-    *, source: str = "auto", stale_s: float = 3.0, region: bool = True
+    *, source: str = "auto", stale_s: float = 3.0, region: bool = True, delay_s: float = 0.0
 ) -> dict[str, Any]:
-    head: dict[str, Any] = {"id": HEAD_ID, "source": source, "controller_stale_s": stale_s}
+    head: dict[str, Any] = {
+        "id": HEAD_ID,
+        "source": source,
+        "controller_stale_s": stale_s,
+        "controller_delay_s": delay_s,
+    }
     if region:
         head["region"] = list(HEAD_REGION)
     return {

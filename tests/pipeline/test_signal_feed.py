@@ -80,6 +80,19 @@ def test_fresh_controller_wins_over_the_image_and_its_time_maps_to_stream_time()
     assert later[0].changed_at == T0 + timedelta(seconds=1.5)
 
 
+def test_capture_delay_moves_the_controllers_onset_later_on_the_stream_clock() -> None:
+    """Frames are stamped when decoded, LATENCY after capture: without the delay the
+    onset lands LATENCY early (time into red overstated); with it, on the frame
+    captured at the change."""
+    feed = ControllerFeed()
+    signals = CameraSignals(camera_config(source="auto", stale_s=30, delay_s=LATENCY), feed)
+    feed.add(change(Phase.RED, 1.5))
+    states = run(signals, Phase.GREEN, 0.0, 3.0)
+    first = next((pts, s) for pts, s in states if s.source == "controller")
+    assert first[1].since == pytest.approx(1.5)
+    assert first[0] == pytest.approx(1.5)  # the frame captured at the change, not before
+
+
 def test_stale_controller_gives_way_to_the_image_again() -> None:
     feed = ControllerFeed()
     signals = CameraSignals(camera_config(source="auto", stale_s=2.0), feed)
