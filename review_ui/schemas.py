@@ -45,14 +45,28 @@ class EvidenceOut(BaseModel):
     uri: str = Field(
         description="Where the file lies: a file path, or s3://bucket/key in an S3 store."
     )
-    url: str | None = Field(description="Where the review UI serves the file.")
+    url: str | None = Field(
+        description="Where the review UI serves the file; null once retention deleted it."
+    )
     sha256: str
     size: int
+    deleted_at: datetime | None = Field(
+        default=None, description="When retention deleted the file (UTC); the record stays."
+    )
+    deleted_reason: str | None = Field(
+        default=None, description="Why retention deleted it: `age` or `disk_full`."
+    )
 
     @classmethod
     def from_row(cls, item: EvidenceItem) -> EvidenceOut:
         return cls(
-            kind=item.kind, uri=item.uri, url=evidence_url(item), sha256=item.sha256, size=item.size
+            kind=item.kind,
+            uri=item.uri,
+            url=None if item.deleted_at is not None else evidence_url(item),
+            sha256=item.sha256,
+            size=item.size,
+            deleted_at=item.deleted_at,
+            deleted_reason=item.deleted_reason,
         )
 
 

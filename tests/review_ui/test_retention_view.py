@@ -51,6 +51,15 @@ def test_deleted_evidence_is_announced_not_shown_broken(seed: Seed, client: http
     pending = client.get("/violations", params={"status": "pending"})
     assert f"/evidence/{seed.other_violation_id}/vehicle_crop.jpg" in pending.text
 
+    # The API keeps what each file was and says when and why it went, with no dead URL.
+    detail = client.get(f"/api/v1/violations/{seed.violation_id}").json()
+    assert detail["evidence"] and all(
+        e["url"] is None and e["deleted_reason"] == "age" and e["deleted_at"] and e["sha256"]
+        for e in detail["evidence"]
+    )
+    kept = client.get(f"/api/v1/violations/{seed.other_violation_id}").json()
+    assert all(e["url"] and e["deleted_at"] is None for e in kept["evidence"])
+
     other = client.get(f"/violations/{seed.other_violation_id}")
     assert 'id="evidence-deleted"' not in other.text and "evidence-image" in other.text
 
