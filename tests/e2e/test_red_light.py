@@ -22,7 +22,7 @@ from pipeline.evaluate import Prediction, load_truth, score
 from pipeline.events import consume_records, validate_event
 from pipeline.scenario import ScenarioFiles, generate
 from pipeline.store.db import open_database
-from pipeline.store.models import OutboxEvent, Violation
+from pipeline.store.models import EvidenceItem, OutboxEvent, Violation
 from tests.fixtures.rtsp import RtspServerFactory
 
 TRAFFICCAM = [sys.executable, "-m", "pipeline.cli"]
@@ -79,6 +79,24 @@ def test_eval_finds_every_red_light_violation_and_nothing_else(red_light: Scenar
         "false_alarms": [],
     }
     assert report["frames"] >= 400 and report["seconds"] > 0
+
+
+def test_eval_without_truth_lists_the_findings_with_times(red_light: ScenarioFiles) -> None:
+    """A real clip has no truth file: eval then lists what it found for a person to check."""
+    result = subprocess.run(
+        [*TRAFFICCAM, "eval", "--config", str(red_light.config), "--video", str(red_light.video)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    listed = [line for line in result.stdout.splitlines() if "predicted red_light" in line]
+    truth = load_truth(red_light.truth)
+    assert len(listed) == len(truth.violations)
+    for line, expected in zip(listed, truth.violations, strict=True):
+        t = float(line.split(" at ")[1].split(" s")[0])
+        assert expected.t_start - 1 <= t <= expected.t_end + 1, line
+        assert "after the signal turned red" in line
 
 
 def test_rtsp_camera_to_reviewed_violation_events(
@@ -153,6 +171,16 @@ def test_rtsp_camera_to_reviewed_violation_events(
     )
     assert verify.returncode == 0, verify.stderr
     assert f"checked {len(violations)} evidence package(s): 0 problem(s)" in verify.stdout
+    # Each package carries its clip, cut from the camera's ring buffer while the worker ran.
+    with session_factory() as session:
+        kinds = {
+            v.id: {
+                item.kind
+                for item in session.scalars(select(EvidenceItem).filter_by(violation_id=v.id))
+            }
+            for v in violations
+        }
+    assert all("clip" in found for found in kinds.values()), kinds
 
     # A changed byte in one key frame is caught and the file named.
     tampered = tmp_path / "evidence" / violations[0].id / "frame_after.jpg"
