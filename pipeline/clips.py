@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -110,9 +111,11 @@ def collect_clip(pending: PendingClip | None, *, after_s: float) -> CollectedCli
     except FutureTimeout:
         pending.future.add_done_callback(lambda _f: _remove(pending.path))
         reason = f"not written within {after_s + _WAIT_MARGIN_S:.0f} s"
+        log.warning("clip %s: %s; the package goes without it", pending.path.name, reason)
         return CollectedClip(None, {"status": "missing", "reason": reason, **window})
     except Exception as exc:  # ClipError and write errors: the violation stands without it
         _remove(pending.path)
+        log.warning("clip %s: %s; the package goes without it", pending.path.name, exc)
         return CollectedClip(None, {"status": "missing", "reason": str(exc), **window})
     try:
         data = clip.path.read_bytes()
@@ -136,6 +139,24 @@ def collect_clip(pending: PendingClip | None, *, after_s: float) -> CollectedCli
             "packets": clip.packets,
         },
     )
+
+
+def clear_stale_clips(staging_dir: Path, *, older_than_s: float = 600.0) -> int:
+    """Remove staging files a killed worker left behind; returns how many.
+
+    Only files older than any live request could be (`clip_after_s` is at most 60 s,
+    the wait margin 30 s), so workers sharing the directory never lose each other's.
+    """
+    removed = 0
+    if not staging_dir.is_dir():
+        return removed
+    horizon = time.time() - older_than_s
+    for path in staging_dir.iterdir():
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_mtime < horizon:
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def _remove(path: Path | None) -> None:

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from models.detector import Detector
 from pipeline.camera_pipeline import CameraPipeline, Finding
-from pipeline.clips import CLIPS_DIR, request_clip
+from pipeline.clips import CLIPS_DIR, clear_stale_clips, request_clip
 from pipeline.config import AppConfig, CameraConfig
 from pipeline.health import HealthMonitor
 from pipeline.signal_feed import ControllerFeed
@@ -158,6 +158,8 @@ class Worker:
         started = time.monotonic()
         next_report = started + self.report_every_s
         reported_frames = 0
+        if self.clips:
+            clear_stale_clips(self.config.evidence.path / CLIPS_DIR)
         self.sources = {camera.id: open_source(camera) for camera in self.config.cameras}
         if self.signal_feed is not None:
             self.signal_feed.start()

@@ -4,6 +4,7 @@ buffer, hashed and signed with the rest; a clip that cannot be cut loses only th
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from models.darknet import DarknetDetector
 from pipeline.camera_pipeline import Finding
-from pipeline.clips import CLIPS_DIR, request_clip
+from pipeline.clips import CLIPS_DIR, clear_stale_clips, request_clip
 from pipeline.config import AppConfig, parse_config
 from pipeline.evidence import data_bar_lines
 from pipeline.recorder import ViolationRecorder
@@ -238,3 +239,14 @@ def test_manifest_is_complete_and_the_overview_carries_the_data_bar(
     overview.close()
     assert height > after.image.shape[0] + 60
     assert datetime.fromisoformat(times["offence_utc"]) <= datetime.now(UTC)
+
+
+def test_stale_staging_clips_are_cleared_and_fresh_ones_kept(tmp_path: Path) -> None:
+    stale, fresh = tmp_path / "old.mp4", tmp_path / "new.mp4"
+    stale.write_bytes(b"left by a killed worker")
+    fresh.write_bytes(b"being written now")
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    assert clear_stale_clips(tmp_path) == 1
+    assert not stale.exists() and fresh.exists()
+    assert clear_stale_clips(tmp_path / "absent") == 0
