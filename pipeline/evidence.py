@@ -126,6 +126,7 @@ def annotate_overview(
     if camera.scene.stop_line is not None:
         (ax, ay), (bx, by) = camera.scene.stop_line.points
         cv2.line(out, (int(ax), int(ay)), (int(bx), int(by)), (0, 255, 255), 2)
+    _draw_lane_and_path(out, camera, candidate)
     lines = data_bar_lines(camera, candidate, signal, offence_utc)
     scale = max(0.4, min(0.7, out.shape[1] / 1600))
     step = int(40 * scale) + 4
@@ -142,6 +143,29 @@ def annotate_overview(
             cv2.LINE_AA,
         )
     return np.vstack([out, bar])
+
+
+def _draw_lane_and_path(
+    out: np.ndarray, camera: CameraConfig, candidate: ViolationCandidate
+) -> None:
+    """The crossings, the lane the rule judged by with its allowed directions (green),
+    and the vehicle's path from the 'before' to the 'after' key frame (red): what a
+    reviewer needs to see a vehicle on the crossing or driving against its lane."""
+    for crosswalk in camera.scene.crosswalks:
+        cv2.polylines(out, [np.array(crosswalk.polygon, np.int32)], True, (255, 255, 255), 1)
+    lane_id = candidate.measurements.get("lane")
+    for lane in camera.scene.lanes:
+        if lane.id == lane_id:
+            cv2.polylines(out, [np.array(lane.polygon, np.int32)], True, (255, 200, 0), 2)
+            for tail, head in lane.directions:
+                cv2.arrowedLine(out, _pixel(tail), _pixel(head), (0, 200, 0), 3, tipLength=0.05)
+    if candidate.before.seq != candidate.after.seq:
+        path = (_pixel(candidate.before.anchor), _pixel(candidate.after.anchor))
+        cv2.arrowedLine(out, *path, (0, 0, 255), 3, tipLength=0.2)
+
+
+def _pixel(point: tuple[float, float]) -> tuple[int, int]:
+    return round(point[0]), round(point[1])
 
 
 @dataclass(frozen=True)
