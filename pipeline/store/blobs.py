@@ -164,7 +164,11 @@ class LocalBlobStore:
 
     def keys(self, prefix: str) -> list[str]:
         found = []
-        for path in self.root.rglob("*"):
+        # Walk only the directory the prefix names, not every package of the store.
+        top = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        if not top.resolve().is_relative_to(self.root.resolve()):
+            return []
+        for path in top.rglob("*"):
             relative = path.relative_to(self.root).as_posix()
             if path.is_file() and relative.startswith(prefix) and not path.name.startswith("."):
                 found.append(relative)

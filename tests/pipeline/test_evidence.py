@@ -28,7 +28,14 @@ from pipeline.store.hashing import sha256_bytes
 from tests.fixtures.s3 import S3Server
 
 CLIP_BYTES = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8
-FILE_NAMES = ["frame_before.jpg", "frame_after.jpg", "vehicle_crop.jpg", "clip.mp4"]
+FILE_NAMES = [
+    "frame_before.jpg",
+    "frame_after.jpg",
+    "vehicle_crop.jpg",
+    "plate_crop.jpg",
+    "overview.jpg",
+    "clip.mp4",
+]
 
 
 def images() -> dict[str, tuple[str, np.ndarray]]:
@@ -38,6 +45,8 @@ def images() -> dict[str, tuple[str, np.ndarray]]:
         "frame_before": ("frame_before.jpg", frame),
         "frame_after": ("frame_after.jpg", frame[::-1].copy()),
         "vehicle_crop": ("vehicle_crop.jpg", crop(frame, (40, 30, 100, 90))),
+        "plate_crop": ("plate_crop.jpg", crop(frame, (60, 70, 90, 85))),
+        "overview": ("overview.jpg", np.vstack([frame, np.zeros((40, 160, 3), np.uint8)])),
     }
 
 
