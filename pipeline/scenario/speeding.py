@@ -17,7 +17,7 @@ scene is about speed only).
 | car-slow      | near | 20 km/h  | 30    | slow car (negative)                 |
 | motorbike-1   | far  | 50 km/h  | 40    | fast motorbike (offence)            |
 | car-fast-1    | near | 45 km/h  | 30    | fast car (offence)                  |
-| car-far-ok    | far  | 39 km/h  | 40    | fast for the near lane, legal here  |
+| car-far-ok    | far  | 37 km/h  | 40    | fast for the near lane, legal here  |
 | car-under     | near | 30 km/h  | 30    | at the limit (negative)             |
 | motorbike-2   | near | 42 km/h  | 30    | fast motorbike (offence)            |
 | car-fast-2    | far  | 55 km/h  | 40    | fast car (offence)                  |
@@ -57,7 +57,7 @@ _VEHICLES = (
     ("car-slow", "car", "near", 4.0, 20.0),
     ("motorbike-1", "motorbike", "far", 5.5, 50.0),
     ("car-fast-1", "car", "near", 9.0, 45.0),
-    ("car-far-ok", "car", "far", 11.5, 39.0),
+    ("car-far-ok", "car", "far", 11.5, 37.0),
     ("car-under", "car", "near", 14.5, 30.0),
     ("motorbike-2", "motorbike", "near", 18.5, 42.0),
     ("car-fast-2", "car", "far", 21.5, 55.0),
