@@ -21,6 +21,9 @@ in the middle is fine; a window that is mostly gap is not a measurement)."""
 EDGE_MARGIN_PX = 2.0
 """A box this close to the frame edge is cut by it: its bottom centre is not the
 vehicle's, so it is left out of speed windows."""
+BEFORE_KEY_FRAME_MAX_S = 4.0
+"""The 'before' key frame (the window's first sighting) is at most this old: the
+pipeline keeps about 5 s of frames."""
 SAME_VEHICLE_M = 3.0
 """A track within this many metres of where a flagged vehicle should be by now is that
 vehicle: under a new tracker id, or tracked twice (a second box of another class)."""
@@ -155,6 +158,7 @@ class Speeding:
         self, track: TrackState, estimate: SpeedEstimate, lane_id: str | None, limit: float
     ) -> ViolationCandidate:
         first, last = estimate.points[0], estimate.points[-1]
+        before = next(p for p in estimate.points if p.t >= last.t - BEFORE_KEY_FRAME_MAX_S)
         speed = estimate.speed_kmh
         return ViolationCandidate(
             rule_type=self.type,
@@ -162,7 +166,7 @@ class Speeding:
             track_id=track.track_id,
             vehicle_class=track.vehicle_class,
             offence_t=(first.t + last.t) / 2,
-            before=first,
+            before=before,
             after=last,
             explanation=(
                 f"{track.vehicle_class} at {speed:.0f} km/h where the limit is {limit:g} km/h"

@@ -307,3 +307,11 @@ def test_one_vehicle_boxed_twice_is_reported_once() -> None:
     tracks = {1: ("car", "car", moving), 2: ("truck", "car", beside)}
     found = drive(Speeding(SpeedingRule(), GEOMETRY), tracks, frames(4))
     assert len(found) == 1
+
+
+def test_long_window_keeps_the_before_key_frame_within_four_seconds() -> None:
+    """A 6 s window: the speed uses all of it, the 'before' frame is one the pipeline keeps."""
+    rule = Speeding(SpeedingRule(window_s=6.0), GEOMETRY)
+    (v,) = drive(rule, {1: ("car", "car", cruise(60, x0=80))}, frames(12, fps=5.0))
+    assert v.measurements["window_s"] >= 4.5
+    assert v.after.t - v.before.t == pytest.approx(4.0)
