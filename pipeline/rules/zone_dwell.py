@@ -6,8 +6,9 @@ anchor has stayed within `stationary_radius_px` of one point for a second; its
 arrival is the first sighting of that still run. It survives box jitter (positions
 are the median of the last few anchors, and it only ends when the vehicle is seen
 more than twice the radius away), short occlusions (a gap up to `max_gap_s` keeps the
-clock running), and tracker id switches (a new track standing where an unseen stay
-stood, with a box overlapping the stay's, continues it). A stay fires once, when its
+clock running), tracker id switches and duplicate boxes (a new track standing still
+with a box mostly inside the stay's, or around it, joins it; a vehicle passing in
+front does not, as it is not still). A stay fires once, when its
 dwell passes the zone's `max_dwell_s`; a fired stay is remembered while its vehicle is
 out of sight for up to `forget_s`, so the same parked vehicle is never flagged twice.
 """
@@ -19,7 +20,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from pipeline.config import DwellRule
-from pipeline.geometry import Point, box_iou
+from pipeline.geometry import Point
 from pipeline.rules.base import FrameContext, ViolationCandidate
 from pipeline.scene import SceneGeometry
 from pipeline.track_history import Box, TrackPoint, TrackState
@@ -34,8 +35,10 @@ traffic that slow down are never still for this long at walking-pace speeds."""
 LEAVE_FACTOR = 2.0
 """A stay ends when the vehicle is seen this many radii from the spot: hysteresis, so
 jitter at the radius's edge never ends a stay and restarts its clock."""
-SAME_SPOT_IOU = 0.5
-"""Box overlap with an unseen stay that makes a new track the same parked vehicle."""
+SAME_VEHICLE_OVERLAP = 0.7
+"""Share of the smaller box inside the larger that makes a new track the stay's vehicle:
+an id switch gives the same box, and the detector often boxes a part of a vehicle (a
+pickup's cab, a motorbike's front) besides the whole of it."""
 KEY_FRAME_SPAN_S = 4.0
 """The 'before' key frame is the stay's earliest sighting this recent: the camera
 pipeline keeps five seconds of frames, and a stay's arrival is usually older."""
@@ -50,7 +53,8 @@ class _Stay:
     box: Box
     arrival: TrackPoint
     last: TrackPoint
-    track_ids: set[int] = field(default_factory=set)
+    track_centres: dict[int, Point] = field(default_factory=dict)
+    """Each track seen on the vehicle -> where its own anchor stood when it joined."""
     sightings: list[TrackPoint] = field(default_factory=list)
     """Recent sightings (last KEY_FRAME_SPAN_S), for the 'before' key frame."""
     fired: bool = False
@@ -90,11 +94,14 @@ class ZoneDwell:
                 continue
             position = _smoothed_anchor(track)
             stay = self._stay_of(track, position, updated)
-            if stay is not None and _distance(position, stay.centre) > (
+            if stay is not None and _distance(position, stay.track_centres[track.track_id]) > (
                 LEAVE_FACTOR * self.config.stationary_radius_px
             ):
-                # The vehicle drove off: its stay is over, fired or not.
-                self._stays.remove(stay)
+                # This track drove off. When it was the last one on the vehicle, the
+                # vehicle left: its stay is over, fired or not.
+                del stay.track_centres[track.track_id]
+                if not stay.track_centres:
+                    self._stays.remove(stay)
                 stay = None
             if stay is None:
                 stay = self._open_stay(track, position)
@@ -111,18 +118,23 @@ class ZoneDwell:
         return found
 
     def _stay_of(self, track: TrackState, position: Point, updated: set[int]) -> _Stay | None:
-        """The stay this track belongs to: its own, or an unseen one at the same spot."""
+        """The stay this track belongs to: its own, or another one at the same spot."""
         for stay in self._stays:
-            if track.track_id in stay.track_ids:
+            if track.track_id in stay.track_centres:
                 return stay
+        radius = self.config.stationary_radius_px
+        recent = list(track.points)[-SMOOTHING_POINTS:]
+        if any(_distance(p.anchor, position) > radius for p in recent):
+            return None  # moving: at most passing a parked vehicle
+        # A track that drove here is a vehicle of its own, unless it is a second box
+        # on the vehicle of a stay seen on this very frame; one that appeared here is
+        # a tracker id switch or the vehicle coming back from behind a bus.
+        appeared_here = _distance(track.points[0].anchor, position) <= radius
         for stay in self._stays:
-            if id(stay) in updated:
+            if not appeared_here and id(stay) not in updated:
                 continue
-            # A tracker id switch, or the vehicle coming back from behind a bus.
-            if (
-                _distance(position, stay.centre) <= self.config.stationary_radius_px
-                and box_iou(track.last.box, stay.box) >= SAME_SPOT_IOU
-            ):
+            if _overlap(track.last.box, stay.box) >= SAME_VEHICLE_OVERLAP:
+                stay.track_centres[track.track_id] = position
                 return stay
         return None
 
@@ -167,7 +179,7 @@ class ZoneDwell:
             box=track.last.box,
             arrival=still[0],
             last=track.last,
-            track_ids={track.track_id},
+            track_centres={track.track_id: position},
             sightings=[p for p in still if track.last.t - p.t <= KEY_FRAME_SPAN_S],
         )
 
@@ -178,7 +190,6 @@ class ZoneDwell:
             # Out of sight too long to know it stood still all along: count afresh.
             stay.arrival = point
             stay.sightings = []
-        stay.track_ids.add(track.track_id)
         stay.box = point.box
         stay.last = point
         stay.sightings.append(point)
@@ -210,7 +221,7 @@ class ZoneDwell:
                 "arrival_wall_time": arrival_wall,
                 "stream_time_s": round(now, 3),
                 "position_px": [round(stay.centre[0], 1), round(stay.centre[1], 1)],
-                "track_ids": sorted(stay.track_ids),
+                "track_ids": sorted(stay.track_centres),
             },
         )
 
@@ -231,6 +242,16 @@ def _smoothed_anchor(track: TrackState) -> Point:
         statistics.median(p.anchor[0] for p in recent),
         statistics.median(p.anchor[1] for p in recent),
     )
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """Intersection over the smaller box's area."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return width * height / smaller if smaller > 0 else 0.0
 
 
 def _distance(a: Point, b: Point) -> float:

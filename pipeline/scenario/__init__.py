@@ -17,7 +17,15 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.scenario import red_light, restricted_lane, speeding, stop_line, wrong_way
+from pipeline.scenario import (
+    no_parking,
+    no_stopping,
+    red_light,
+    restricted_lane,
+    speeding,
+    stop_line,
+    wrong_way,
+)
 from pipeline.scenario.output import (
     VideoWriter,
     config_document,
@@ -32,6 +40,8 @@ __all__ = ["INPUT_SIZE", "SCENARIOS", "ScenarioFiles", "build_script", "generate
 
 _BUILDERS: dict[str, Callable[[int], Script]] = {
     "red_light": red_light.build,
+    "no_stopping": no_stopping.build,
+    "no_parking": no_parking.build,
     "speeding": speeding.build,
     "restricted_lane": restricted_lane.build,
     "stop_line": stop_line.build,

@@ -50,8 +50,12 @@ def drive(
     fps: float = 10.0,
     classes: dict[int, str] | None = None,
     width: float = 200.0,
+    widths: dict[int, float] | None = None,
 ) -> list[ViolationCandidate]:
-    """Feed the rule one frame per index; each track's anchor is given per frame."""
+    """Feed the rule one frame per index; each track's anchor is given per frame.
+
+    Boxes are `width` wide (or `widths[track]`) and 0.6 times as high.
+    """
     history = TrackHistory(forget_s=120.0)
     found = []
     frames = max(len(xs) for xs in tracks.values())
@@ -67,7 +71,11 @@ def drive(
             t=t,
             wall_time=START + timedelta(seconds=t),
             track_ids=list(live),
-            boxes=[(x - width / 2, y - 0.6 * width, x + width / 2, y) for x, y in live.values()],
+            boxes=[
+                (x - w / 2, y - 0.6 * w, x + w / 2, y)
+                for tid, (x, y) in live.items()
+                for w in [(widths or {}).get(tid, width)]
+            ],
             classes=[(classes or {}).get(tid, "car") for tid in live],
         )
         found.extend(rule.check(FrameContext("cam", i, t, IMAGE, seen, {})))

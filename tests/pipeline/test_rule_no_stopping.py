@@ -121,6 +121,29 @@ def test_one_stay_is_never_flagged_twice(tracks: dict[int, list[Sighting]]) -> N
     assert len(found) == 1
 
 
+def test_a_second_box_on_part_of_the_vehicle_is_the_same_stay() -> None:
+    # The detector often boxes a pickup's cab besides the whole pickup.
+    found = drive(rule(), {1: parked(), 2: parked()}, widths={2: 90.0})
+    assert len(found) == 1
+    assert found[0].measurements["track_ids"] == [1, 2]
+
+
+def test_a_vehicle_passing_in_front_neither_joins_nor_ends_the_stay() -> None:
+    passing: list[Sighting] = [(-100.0 + 25.0 * i, 650.0) for i in range(60)]
+    found = drive(rule(), {1: parked(stay_frames=200), 2: [None] * 60 + passing})
+    assert [v.track_id for v in found] == [1]
+    assert found[0].measurements["track_ids"] == [1]
+
+
+def test_a_vehicle_that_drives_into_the_spot_of_a_vanished_one_has_its_own_stay() -> None:
+    # The first car is flagged and then lost from view (it left unseen); a second
+    # car drives in and parks where it stood.
+    second = [None] * 150 + approach_and_stop(SPOT, arrive_frame=20, stay_frames=80)
+    found = drive(rule(), {1: parked()[:100], 2: second})
+    assert [v.track_id for v in found] == [1, 2]
+    assert found[1].offence_t == pytest.approx(15.0 + 2.0 + 5.0)
+
+
 def test_another_vehicle_at_the_same_spot_after_the_first_left_is_flagged_too() -> None:
     first = parked(stay_frames=80)  # leaves from frame 100
     second = [None] * 130 + approach_and_stop(SPOT, arrive_frame=20, stay_frames=80)
