@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -255,53 +256,81 @@ class KafkaFollower(_Follower):
         *,
         lookback: int = 200,
         poll_s: float = 0.5,
+        idle_reconnect_s: float = 60.0,
     ) -> None:
         super().__init__(feed, camera_ids, poll_s)
         self.bootstrap_servers = list(bootstrap_servers)
         self.topic = topic
         self.lookback = lookback
+        self.idle_reconnect_s = idle_reconnect_s
         self.assigned = threading.Event()
         """Set once the follower reads its partitions (tests wait on it)."""
+        self.reconnects = 0
 
     def _run(self) -> None:
-        consumer = None
-        try:
-            while not self._stop.is_set():
-                try:
-                    if consumer is None:
-                        consumer = KafkaConsumer(
-                            bootstrap_servers=self.bootstrap_servers,
-                            group_id=None,
-                            enable_auto_commit=False,
-                            client_id="trafficcam-signal-feed",
-                        )
-                    if not self.assigned.is_set():
-                        partitions = consumer.partitions_for_topic(self.topic)
-                        if not partitions:
-                            self._stop.wait(2.0)  # the topic does not exist yet
-                            continue
-                        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-                        consumer.assign(tps)
-                        starts = consumer.beginning_offsets(tps)
-                        ends = consumer.end_offsets(tps)
-                        for tp in tps:
-                            consumer.seek(tp, max(starts[tp], ends[tp] - self.lookback))
-                        self.assigned.set()
-                    batches = consumer.poll(timeout_ms=int(self.poll_s * 1000))
-                    for records in batches.values():
-                        for record in records:
-                            self._take(record.value)
-                except Exception:  # broker away: reconnect after a pause, keep following
-                    self.errors += 1
-                    log.warning("signal feed: reading %s failed", self.topic, exc_info=True)
-                    if consumer is not None:
-                        consumer.close()
-                    consumer = None
-                    self.assigned.clear()
-                    self._stop.wait(2.0)
-        finally:
-            if consumer is not None:
-                consumer.close()
+        while not self._stop.is_set():
+            consumer = None
+            try:
+                consumer = self._connect()
+                if consumer is not None:
+                    self._follow(consumer)
+            except Exception as exc:  # broker away: reconnect after a pause, keep following
+                self.errors += 1
+                # Once per outage, not every retry: a dead broker would flood the log.
+                if self.errors == 1 or self.assigned.is_set():
+                    log.warning("signal feed: reading %s failed: %s", self.topic, exc)
+                self._stop.wait(2.0)
+            finally:
+                self.assigned.clear()
+                if consumer is not None:
+                    consumer.close()
+
+    def _connect(self) -> KafkaConsumer | None:
+        """A consumer on every partition, `lookback` records before the end; None
+        (after a pause) while the topic does not exist yet."""
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            # A position the broker no longer has (a restarted or truncated log)
+            # restarts from the oldest record: re-reading is harmless (changes are
+            # deduplicated), skipping is not.
+            auto_offset_reset="earliest",
+            client_id="trafficcam-signal-feed",
+        )
+        partitions = consumer.partitions_for_topic(self.topic)
+        if not partitions:
+            consumer.close()
+            self._stop.wait(2.0)
+            return None
+        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        starts = consumer.beginning_offsets(tps)
+        ends = consumer.end_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, max(starts[tp], ends[tp] - self.lookback))
+        self.assigned.set()
+        return consumer
+
+    def _follow(self, consumer: KafkaConsumer) -> None:
+        """Read until stopped; return (to reconnect) after `idle_reconnect_s` of silence.
+
+        A broker that lost its log (Tansu restarted on memory storage) can leave a
+        consumer fetching for ever without a record or an error, and Tansu's end
+        offsets cannot be trusted to reveal it. A fresh consumer after a silent
+        spell costs one connection and re-reads at most `lookback` records, which
+        the feed deduplicates.
+        """
+        last_record = time.monotonic()
+        while not self._stop.is_set():
+            batches = consumer.poll(timeout_ms=int(self.poll_s * 1000))
+            for records in batches.values():
+                last_record = time.monotonic()
+                for record in records:
+                    self._take(record.value)
+            if time.monotonic() - last_record > self.idle_reconnect_s:
+                self.reconnects += 1
+                return
 
     def _take(self, value: bytes | None) -> None:
         try:

@@ -289,3 +289,45 @@ def test_kafka_follower_skips_invalid_events_naming_the_field(
     assert known.changes[0].phase is Phase.AMBER and known.changes[0].sequence == 3
     assert feed.head("cam-elsewhere", HEAD_ID) is None
     assert "field phase" in caplog.text
+
+
+def test_kafka_follower_keeps_following_across_a_broker_restart(
+    kafka_broker: EmbeddedBroker,
+) -> None:
+    """Tansu on memory storage restarts empty; a consumer left on the old log can wait
+    for ever without an error, so the follower starts afresh after a silent spell."""
+    ensure_topics(kafka_broker.bootstrap, [TOPIC])
+    feed = ControllerFeed()
+    follower = KafkaFollower(
+        feed, [kafka_broker.bootstrap], TOPIC, [CAMERA_ID], poll_s=0.2, idle_reconnect_s=2.0
+    )
+    feed.follow(follower)
+    feed.start()
+    try:
+        assert follower.assigned.wait(15)
+        kafka_broker.restart()
+        ensure_topics(kafka_broker.bootstrap, [TOPIC])
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        event = {
+            "schema_version": 1,
+            "event_id": "after-restart",
+            "type": "signal_phase",
+            "camera_id": CAMERA_ID,
+            "head_id": HEAD_ID,
+            "phase": "green",
+            "changed_at": now,
+            "received_at": now,
+            "controller_id": None,
+            "sequence": None,
+            "reported_by": "ctl-9",
+        }
+        producer = KafkaProducer(bootstrap_servers=[kafka_broker.bootstrap])
+        producer.send(TOPIC, key=CAMERA_ID.encode(), value=json.dumps(event).encode()).get(10)
+        producer.close()
+        deadline = time.monotonic() + 20
+        while feed.head(CAMERA_ID, HEAD_ID) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        feed.stop()
+    known = feed.head(CAMERA_ID, HEAD_ID)
+    assert known is not None and known.changes[-1].event_id == "after-restart"
