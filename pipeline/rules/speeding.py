@@ -21,6 +21,10 @@ in the middle is fine; a window that is mostly gap is not a measurement)."""
 EDGE_MARGIN_PX = 2.0
 """A box this close to the frame edge is cut by it: its bottom centre is not the
 vehicle's, so it is left out of speed windows."""
+CALIBRATED_MARGIN_SHARE = 0.25
+"""Speeds are measured only on ground within the calibration points' extent, widened by
+this share of it on each side: beyond the surveyed points a homography extrapolates,
+and towards the horizon a pixel of box jitter becomes metres."""
 BEFORE_KEY_FRAME_MAX_S = 4.0
 """The 'before' key frame (the window's first sighting) is at most this old: the
 pipeline keeps about 5 s of frames."""
@@ -89,9 +93,10 @@ class Speeding:
 
     Each frame, a track's speed is the robust (Theil-Sen) slope of its calibrated
     ground positions over the last `window_s` of sightings whose boxes are not cut by
-    the frame edge. The speed must stay above the limit plus tolerance for
-    `min_frames_over` consecutive frames. One violation per vehicle, also across
-    tracker id switches.
+    the frame edge and that stand on calibrated ground. Where the scene has lanes, a
+    vehicle outside all of them is not measured. The speed must stay above the limit
+    plus tolerance for `min_frames_over` consecutive frames. One violation per
+    vehicle, also across tracker id switches.
     """
 
     type = "speeding"
@@ -104,6 +109,7 @@ class Speeding:
         self.config = config
         self.geometry = geometry
         self.calibration = calibration
+        self.calibrated_area = _widened_extent(calibration.ground_points, CALIBRATED_MARGIN_SHARE)
         self._over: dict[int, int] = {}
         self._flagged: dict[int, _Flagged] = {}
 
@@ -126,13 +132,20 @@ class Speeding:
             window = [
                 p
                 for p in track.points
-                if ctx.t - self.config.window_s <= p.t <= ctx.t and _inside(p, width, height)
+                if ctx.t - self.config.window_s <= p.t <= ctx.t
+                and _inside(p, width, height)
+                and self._calibrated(p)
             ]
             estimate = estimate_speed(window)
             if estimate is None or estimate.span_s < MIN_SPAN_SHARE * self.config.window_s:
                 self._over.pop(track.track_id, None)
                 continue
             lane = self.geometry.lane_at(track.last.anchor)
+            if lane is None and self.geometry.scene.lanes:
+                # Outside every configured lane (the other carriageway, a pavement):
+                # the scene does not say a limit or a calibration is meant for it.
+                self._over.pop(track.track_id, None)
+                continue
             lane_id = lane.id if lane is not None else None
             limit = self.geometry.speed_limit_kmh(lane_id, track.vehicle_class)
             if limit is None or estimate.speed_kmh <= self.threshold_kmh(limit):
@@ -189,6 +202,13 @@ class Speeding:
             },
         )
 
+    def _calibrated(self, point: TrackPoint) -> bool:
+        """Whether the sighting stands on ground the calibration covers."""
+        if point.ground is None:
+            return False
+        x1, y1, x2, y2 = self.calibrated_area
+        return x1 <= point.ground[0] <= x2 and y1 <= point.ground[1] <= y2
+
     def _follow(self, flagged: _Flagged, track: TrackState, t: float) -> None:
         """Keep a reported vehicle's last ground position current."""
         ground = track.last.ground
@@ -205,7 +225,9 @@ class Speeding:
         if point.ground is None:
             return False
         for track_id, flagged in self._flagged.items():
-            if track_id == track.track_id or not 0 <= point.t - flagged.last_t <= SAME_VEHICLE_S:
+            # Either order: an id switch comes after, a duplicate's newest usable
+            # sighting may be a frame older than the reported track's.
+            if track_id == track.track_id or abs(point.t - flagged.last_t) > SAME_VEHICLE_S:
                 continue
             ex, ey = flagged.expected_at(point.t)
             if math.hypot(point.ground[0] - ex, point.ground[1] - ey) <= SAME_VEHICLE_M:
@@ -215,6 +237,15 @@ class Speeding:
     def _forget(self, t: float) -> None:
         # Tracker ids are not reused; a minute unseen is long gone.
         self._flagged = {k: f for k, f in self._flagged.items() if t - f.last_t < 60.0}
+
+
+def _widened_extent(
+    points: list[tuple[float, float]], share: float
+) -> tuple[float, float, float, float]:
+    """Bounding box of `points` (x1, y1, x2, y2), widened by `share` of its size per side."""
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    dx, dy = (max(xs) - min(xs)) * share, (max(ys) - min(ys)) * share
+    return (min(xs) - dx, min(ys) - dy, max(xs) + dx, max(ys) + dy)
 
 
 def _inside(point: TrackPoint, width: int, height: int) -> bool:

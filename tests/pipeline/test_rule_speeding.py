@@ -315,3 +315,69 @@ def test_long_window_keeps_the_before_key_frame_within_four_seconds() -> None:
     (v,) = drive(rule, {1: ("car", "car", cruise(60, x0=80))}, frames(12, fps=5.0))
     assert v.measurements["window_s"] >= 4.5
     assert v.after.t - v.before.t == pytest.approx(4.0)
+
+
+def run_along_row(
+    geometry: SceneGeometry, x0: float, y: float, speed_kmh: float, seconds: float = 3.0
+) -> list[ViolationCandidate]:
+    """One car from x0 along image row y; the image is wide enough for any x here."""
+    rule, history = Speeding(SpeedingRule(), geometry), TrackHistory()
+    image = np.zeros((720, 4000, 3), np.uint8)
+    found: list[ViolationCandidate] = []
+    for seq, t in enumerate(frames(seconds)):
+        x = x0 + kmh(speed_kmh) * t
+        seen = history.update(
+            seq=seq,
+            t=t,
+            wall_time=datetime(2026, 5, 4, tzinfo=UTC),
+            track_ids=[1],
+            boxes=[(x - 60.0, y - 80.0, x + 60.0, y)],
+            classes=["car"],
+            grounds=[geometry.to_ground((x, y))],
+        )
+        found.extend(rule.check(FrameContext("cam", seq, t, image, seen, {})))
+    return found
+
+
+def test_only_calibrated_ground_is_measured() -> None:
+    """Calibrated over 100 x 50 m (image 1000 x 500 px): a quarter beyond it still
+    counts, ground farther out is extrapolation and is not measured."""
+    lane = Lane(
+        id="long",
+        polygon=[(0, 0), (4000, 0), (4000, 500), (0, 500)],
+        directions=[((0, 200), (4000, 200))],
+    )
+    geometry = SceneGeometry(SCENE.model_copy(update={"lanes": [lane]}))
+    assert Speeding(SpeedingRule(), geometry).calibrated_area == (-25.0, -12.5, 125.0, 62.5)
+    assert len(run_along_row(geometry, 1000.0, 200.0, 80)) == 1  # from 100 m: measured
+    assert run_along_row(geometry, 1300.0, 200.0, 80) == []  # from 130 m: beyond
+
+
+def test_vehicles_outside_every_lane_are_not_measured() -> None:
+    assert len(run_along_row(GEOMETRY, 100.0, 400.0, 80)) == 1  # in the mixed lane
+    assert run_along_row(GEOMETRY, 100.0, 600.0, 80) == []  # below both lanes
+
+
+def test_duplicate_whose_newest_usable_sighting_is_older_is_still_the_same_vehicle() -> None:
+    """The duplicate box touches the frame edge on every other frame, so when both
+    tracks are over the limit long enough (frame 0.9 s) its newest usable sighting is
+    a frame older than the reported track's: still one vehicle."""
+    moving = cruise(80, x0=300)
+    rule = Speeding(SpeedingRule(min_frames_over=2), GEOMETRY)
+    history = TrackHistory()
+    found: list[ViolationCandidate] = []
+    for seq, t in enumerate(frames(3)):
+        x = moving(t)
+        assert x is not None
+        top = 0.0 if seq % 2 else 120.0  # cut by the top edge on odd frames
+        seen = history.update(
+            seq=seq,
+            t=t,
+            wall_time=datetime(2026, 5, 4, tzinfo=UTC),
+            track_ids=[1, 2],
+            boxes=[(x - 60.0, 120.0, x + 60.0, 200.0), (x - 50.0, top, x + 56.0, 200.0)],
+            classes=["car", "truck"],
+            grounds=[GEOMETRY.to_ground((x, 200.0)), GEOMETRY.to_ground((x + 3.0, 200.0))],
+        )
+        found.extend(rule.check(FrameContext("cam", seq, t, IMAGE, seen, {})))
+    assert [(v.track_id, v.after.t) for v in found] == [(1, pytest.approx(0.9))]
