@@ -152,6 +152,10 @@ class ControllerFeed:
         """Attach a follower; `start` runs it."""
         self._followers.append(follower)
 
+    @property
+    def followers(self) -> tuple[_Follower, ...]:
+        return tuple(self._followers)
+
     def start(self) -> None:
         for follower in self._followers:
             follower.start()
@@ -185,6 +189,10 @@ class _Follower:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
         raise NotImplementedError
