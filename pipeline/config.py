@@ -199,6 +199,12 @@ class SignalHead(StrictModel):
         default_factory=list,
         description="Ids of the lanes this head controls; empty: every lane of the camera.",
     )
+    lamps: dict[Literal["red", "amber", "green"], Point] = Field(
+        default_factory=dict,
+        description="Optional centres of the head's lamps in image pixels, e.g. {red: [560, 190], "
+        "green: [560, 222]}. When given, only a blob of a lamp's colour at that lamp counts: "
+        "for a far head whose countdown digits blur into lamp-like blobs inside the region.",
+    )
 
     @field_validator("region")
     @classmethod
@@ -217,6 +223,16 @@ class SignalHead(StrictModel):
                 f"signal head {self.id!r}: region is required when source is {self.source!r} "
                 "(only a source: controller head may leave it out)"
             )
+        if self.lamps:
+            if self.region is None:
+                raise ValueError(f"signal head {self.id!r}: lamps need a region")
+            x1, y1, x2, y2 = self.region
+            for colour, (x, y) in self.lamps.items():
+                if not (x1 <= x <= x2 and y1 <= y <= y2):
+                    raise ValueError(
+                        f"signal head {self.id!r}: lamps.{colour} ({x:g}, {y:g}) is outside "
+                        "its region"
+                    )
         return self
 
 
@@ -615,6 +631,14 @@ class TrackerBase(StrictModel):
         description="How long a track that lost its vehicle (occlusion, missed detections) can "
         "be found again under the same id; longer bridges longer occlusions but risks giving "
         "the id to another vehicle.",
+    )
+    duplicate_iou: float | None = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description="Vehicle boxes of different classes overlapping by more than this IoU are "
+        "one vehicle seen twice (a pickup as car and truck): the lower-scoring one is dropped "
+        "before tracking, so two tracks never take turns on it. null keeps both.",
     )
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ that was showing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -24,6 +25,7 @@ import cv2
 import numpy as np
 
 Box = tuple[float, float, float, float]
+Point = tuple[float, float]
 SignalSource = Literal["image", "controller"]
 
 
@@ -73,7 +75,7 @@ class LampBlob:
     Attributes:
         phase: The lamp colour it carries, UNKNOWN for white light.
         area: Pixels of the blob.
-        centre: x, y in region pixels.
+        centre: x, y in image pixels.
         round: Whether its shape passes for a lamp (not a digit or a bar).
     """
 
@@ -154,12 +156,19 @@ def lamp_blobs(image: np.ndarray, region: Box) -> list[LampBlob]:
             best if votes[best] >= _MIN_COLOURED_SHARE * np.count_nonzero(around) else Phase.UNKNOWN
         )
         cx, cy = centroids[label]
-        blobs.append(LampBlob(phase, area, (float(cx), float(cy)), _is_round(component, area)))
+        centre = (float(cx) + x1, float(cy) + y1)
+        blobs.append(LampBlob(phase, area, centre, _is_round(component, area)))
     blobs.sort(key=lambda blob: blob.area, reverse=True)
     return blobs
 
 
-def classify_lamp(image: np.ndarray, region: Box, *, min_fraction: float = 0.015) -> Phase:
+def classify_lamp(
+    image: np.ndarray,
+    region: Box,
+    *,
+    min_fraction: float = 0.015,
+    lamps: Mapping[Phase, Point] | None = None,
+) -> Phase:
     """Classify one frame's signal head region as red, amber, green or unknown.
 
     Args:
@@ -167,16 +176,38 @@ def classify_lamp(image: np.ndarray, region: Box, *, min_fraction: float = 0.015
         region: x1, y1, x2, y2 pixel box around the lamps (a countdown display
             beside them may lie inside it).
         min_fraction: share of the region's pixels a lit lamp must cover.
+        lamps: the head's layout, where known: each lamp's centre in image pixels.
+            A blob then counts only at the lamp of its own colour.
 
     Returns:
         The colour of the largest round, coloured blob, or UNKNOWN when no lamp is lit.
     """
     x1, y1, x2, y2 = region
     least = min_fraction * max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    near = _lamp_reach(lamps, region) if lamps else 0.0
     for blob in lamp_blobs(image, region):
-        if blob.round and blob.phase is not Phase.UNKNOWN and blob.area >= least:
-            return blob.phase
+        if not blob.round or blob.phase is Phase.UNKNOWN or blob.area < least:
+            continue
+        if lamps:
+            at = lamps.get(blob.phase)
+            if at is None or np.hypot(blob.centre[0] - at[0], blob.centre[1] - at[1]) > near:
+                continue
+        return blob.phase
     return Phase.UNKNOWN
+
+
+def _lamp_reach(lamps: Mapping[Phase, Point], region: Box) -> float:
+    """How far from a configured lamp centre its blob may lie: half the lamp pitch
+    (then it cannot be the neighbour's), or half the region's short side for one lamp."""
+    points = list(lamps.values())
+    if len(points) >= 2:
+        return 0.5 * min(
+            float(np.hypot(a[0] - b[0], a[1] - b[1]))
+            for i, a in enumerate(points)
+            for b in points[i + 1 :]
+        )
+    x1, y1, x2, y2 = region
+    return 0.5 * min(x2 - x1, y2 - y1)
 
 
 @dataclass(frozen=True)
@@ -207,8 +238,16 @@ class SignalTracker:
     phase for up to `hold_s` seconds, after which the phase is unknown.
     """
 
-    def __init__(self, region: Box, *, confirm_frames: int = 2, hold_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        region: Box,
+        *,
+        confirm_frames: int = 2,
+        hold_s: float = 2.0,
+        lamps: Mapping[Phase, Point] | None = None,
+    ) -> None:
         self.region = region
+        self.lamps = dict(lamps) if lamps else None
         self.confirm_frames = confirm_frames
         self.hold_s = hold_s
         self._state = SignalState(Phase.UNKNOWN, None)
@@ -222,7 +261,7 @@ class SignalTracker:
         return self._state
 
     def update(self, image: np.ndarray, t: float) -> SignalState:
-        return self.observe(classify_lamp(image, self.region), t)
+        return self.observe(classify_lamp(image, self.region, lamps=self.lamps), t)
 
     def observe(self, reading: Phase, t: float) -> SignalState:
         """Feed one reading taken at stream time `t`; returns the smoothed state."""

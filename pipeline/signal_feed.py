@@ -394,7 +394,9 @@ class HeadSignal:
         self.head = head
         self.feed = feed if head.source != "image" else None
         self.image = (
-            SignalTracker(head.region)
+            SignalTracker(
+                head.region, lamps={Phase(colour): at for colour, at in head.lamps.items()}
+            )
             if head.region is not None and head.source != "controller"
             else None
         )

@@ -3,11 +3,18 @@ night (white cores in coloured halos), and white light that is no lamp at all.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import cv2
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
+from pipeline.config import CameraConfig, SignalHead
 from pipeline.signal import Phase, SignalTracker, classify_lamp, lamp_blobs
+from pipeline.signal_feed import CameraSignals
+from streams.frame import Frame
+from tests.pipeline.signal_scene import camera_dict
 
 LAMP_RADIUS = 14
 # The head's three lamps in a column, a two-digit countdown to their right: the
@@ -30,9 +37,18 @@ SEGMENTS = {
 }
 
 
-def draw_digit(image: np.ndarray, digit: int, x: int, y: int, colour: tuple[int, int, int]) -> None:
-    """A 7-segment digit, 26 px wide and 50 px tall, segments 6 px thick with 1 px gaps."""
-    w, h, t = 26, 50, 6
+def draw_digit(
+    image: np.ndarray,
+    digit: int,
+    x: int,
+    y: int,
+    colour: tuple[int, int, int],
+    *,
+    size: tuple[int, int, int] = (26, 50, 6),
+) -> None:
+    """A 7-segment digit, by default 26 px wide and 50 px tall, segments 6 px thick
+    with 1 px gaps."""
+    w, h, t = size
     half = h // 2
     bars = {
         "a": (x + t, y, x + w - t, y + t),
@@ -186,3 +202,65 @@ def test_small_lamp_split_by_a_compression_seam_still_reads() -> None:
     halves = [b for b in lamp_blobs(image, region) if b.phase is Phase.GREEN]
     assert len(halves) == 1  # joined again
     assert classify_lamp(image, region) is Phase.GREEN
+
+
+FAR_LAMPS = {Phase.RED: 20.0, Phase.AMBER: 34.0, Phase.GREEN: 48.0}
+
+
+def far_head_with_countdown() -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """A far head: lamps 11 px across, green lit; a red '88' countdown whose 10x15 px
+    digits blur into solid blocks, as round as a lamp at this size and larger."""
+    image = np.full((80, 80, 3), 90, np.uint8)
+    cv2.rectangle(image, (10, 8), (60, 60), (30, 30, 30), -1)
+    for phase, y in FAR_LAMPS.items():
+        lit = BGR[phase] if phase is Phase.GREEN else (60, 60, 60)
+        cv2.circle(image, (20, int(y)), 5, lit, -1)
+    for x in (32, 45):
+        draw_digit(image, 8, x, 26, BGR[Phase.RED], size=(10, 15, 3))
+    image = cv2.GaussianBlur(image, (0, 0), 0.7)
+    return image, (10.0, 8.0, 60.0, 60.0)
+
+
+def test_far_countdown_passes_the_shape_test_but_not_the_lamp_layout() -> None:
+    image, region = far_head_with_countdown()
+    # The limit of shape alone: at this size the digits pass for lamps, and are larger.
+    assert classify_lamp(image, region) is Phase.RED
+    # With the head's layout configured only a blob at the lamp of its colour counts.
+    lamps = {phase: (20.0, y) for phase, y in FAR_LAMPS.items()}
+    assert classify_lamp(image, region, lamps=lamps) is Phase.GREEN
+    # A colour at another colour's lamp is no reading (here: the layout given upside down).
+    upside_down = {Phase.RED: (20.0, 48.0), Phase.AMBER: (20.0, 34.0), Phase.GREEN: (20.0, 20.0)}
+    assert classify_lamp(image, region, lamps=upside_down) is Phase.UNKNOWN
+
+
+def test_a_configured_layout_reaches_the_reading_of_a_running_camera() -> None:
+    image, region = far_head_with_countdown()
+    camera = camera_dict(source="image")
+    camera["scene"]["image_size"] = [80, 80]
+    camera["scene"]["stop_line"] = {"points": [[0, 70], [80, 70]], "junction_side": [40, 10]}
+    camera["scene"]["signal_heads"][0].update(
+        region=list(region), lamps={"red": [20, 20], "amber": [20, 34], "green": [20, 48]}
+    )
+    signals = CameraSignals(CameraConfig.model_validate(camera))
+    now = datetime.now(UTC)
+    states = [signals.update(Frame("cam", i, i / 10, now, image))["main"] for i in range(3)]
+    assert states[-1].phase is Phase.GREEN
+
+
+@pytest.mark.parametrize(
+    ("lamps", "region", "words"),
+    [
+        ({"red": [5, 5]}, [10, 8, 60, 60], "lamps.red (5, 5) is outside its region"),
+        ({"blue": [20, 20]}, [10, 8, 60, 60], "'red', 'amber' or 'green'"),
+        ({"red": [20, 20]}, None, "lamps need a region"),
+    ],
+)
+def test_bad_lamp_layout_is_refused_naming_it(
+    lamps: dict[str, list[int]], region: list[int] | None, words: str
+) -> None:
+    head: dict[str, object] = {"id": "far", "lamps": lamps, "source": "controller"}
+    if region is not None:
+        head["region"] = region
+    with pytest.raises(ValidationError) as error:
+        SignalHead.model_validate(head)
+    assert words in str(error.value)
