@@ -25,6 +25,9 @@ MAX_SEAT_DRIFT = 0.08
 first and last counted sighting: box jitter and a rider's sway, not a bike's length.
 The bike must also travel at least twice this far, so a person standing still beside
 it drifts out of tolerance before the excess can count."""
+SAME_PERSON_OVERLAP = 0.7
+"""Share of the smaller of two rider boxes inside the larger that makes them one
+person: the detector often boxes a rider twice (head and shoulders, and the whole)."""
 SWITCH_GAP_S = 2.0
 """A new track that starts within this long of a flagged one's last sighting, near
 it, is taken for the same motorbike after a tracker id switch."""
@@ -35,6 +38,29 @@ class _Sighting:
     point: TrackPoint
     seats: tuple[float, ...]
     """Riders' box centres along the bike, in bike widths from its centre, sorted."""
+
+
+def distinct_riders(riders: list[Box]) -> list[Box]:
+    """The rider boxes less those lying mostly inside a larger one (the same person)."""
+    kept: list[Box] = []
+    for box in sorted(riders, key=_area, reverse=True):
+        if all(_overlap(box, other) < SAME_PERSON_OVERLAP for other in kept):
+            kept.append(box)
+    return kept
+
+
+def _area(box: Box) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """Intersection over the smaller box's area."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    smaller = min(_area(a), _area(b))
+    if width <= 0 or height <= 0 or smaller <= 0:
+        return 0.0
+    return width * height / smaller
 
 
 def _seats(bike: Box, riders: list[Box]) -> tuple[float, ...]:
@@ -64,7 +90,7 @@ class OverloadedMotorbike:
                 continue
             if track.vehicle_class not in self.config.classes:
                 continue
-            riders = ctx.riders.get(track.track_id, [])
+            riders = distinct_riders(ctx.riders.get(track.track_id, []))
             sightings = self._excess.setdefault(track.track_id, deque())
             if len(riders) > self.config.max_riders:
                 sightings.append(_Sighting(track.last, _seats(track.last.box, riders)))
@@ -103,9 +129,7 @@ class OverloadedMotorbike:
                         "first_seen_s": round(first.point.t, 3),
                         "stream_time_s": round(last.point.t, 3),
                         "travel_px": round(_travel(first.point, last.point), 1),
-                        "rider_boxes": [
-                            [round(v, 1) for v in box] for box in ctx.riders.get(track.track_id, [])
-                        ],
+                        "rider_boxes": [[round(v, 1) for v in box] for box in riders],
                     },
                 )
             )

@@ -20,6 +20,7 @@ from pathlib import Path
 from pipeline.scenario import (
     no_parking,
     no_stopping,
+    overloaded_motorbike,
     red_light,
     restricted_lane,
     speeding,
@@ -42,6 +43,7 @@ _BUILDERS: dict[str, Callable[[int], Script]] = {
     "red_light": red_light.build,
     "no_stopping": no_stopping.build,
     "no_parking": no_parking.build,
+    "overloaded_motorbike": overloaded_motorbike.build,
     "speeding": speeding.build,
     "restricted_lane": restricted_lane.build,
     "stop_line": stop_line.build,

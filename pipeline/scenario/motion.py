@@ -180,3 +180,31 @@ class Waypoints:
             if min(xa, xb) <= x <= max(xa, xb):
                 return ta if xa == xb else ta + (tb - ta) * (x - xa) / (xb - xa)
         return math.inf
+
+
+OFF_SCREEN_X = -10_000.0
+"""Anchor x of something not in the scene at that moment (far left of any frame)."""
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Stands still at `x` from `t_from` until `t_to` and is elsewhere otherwise (a
+    pedestrian waiting at the kerb, who arrives and leaves out of the picture).
+
+    Attributes:
+        x: Anchor x while standing.
+        t_from: Time it appears.
+        t_to: Time it is gone.
+    """
+
+    x: float
+    t_from: float
+    t_to: float
+
+    def x_at(self, t: float) -> float:
+        """Anchor x at time `t` (`OFF_SCREEN_X` outside the standing time)."""
+        return self.x if self.t_from <= t < self.t_to else OFF_SCREEN_X
+
+    def time_at(self, x: float) -> float:
+        """When it is at `x`: the moment it appears there; never anywhere else."""
+        return self.t_from if x == self.x else math.inf

@@ -24,6 +24,7 @@ from pipeline.scenario.painter import (
     scale_sprite,
     sprite_box,
 )
+from pipeline.scenario.riders import paint_riders
 from pipeline.scenario.signal_plan import Phase, SignalPlan
 from pipeline.scenario.sprites import Sprite
 
@@ -34,7 +35,8 @@ class Vehicle:
 
     Attributes:
         id: Stable id, used in `boxes.jsonl`.
-        kind: Sprite name, which is also its COCO class (`car`, `motorbike`, `bus`).
+        kind: Sprite name, which is also its COCO class (`car`, `motorbike`, `bus`), or
+            `pedestrian` for a person standing in the road.
         lane: Lane name in the layout.
         width: Width in pixels in the near lane (scaled by the lane's `scale`).
         motion: Anchor position over time.
@@ -44,6 +46,8 @@ class Vehicle:
             its lane's size), or None.
         turn_t: Time the vehicle turns round, its sprite then facing the other way
             (a U-turn as a side view shows it), or None.
+        riders: Persons seated on a motorbike, driver included, painted with it
+            (see `riders`); 0 for vehicles without visible riders.
     """
 
     id: str
@@ -54,6 +58,7 @@ class Vehicle:
     flip: bool = False
     swerve: Swerve | None = None
     turn_t: float | None = None
+    riders: int = 0
 
     def ground_y_at(self, layout: Layout, t: float) -> int:
         """Image row of the anchor at time `t`."""
@@ -212,6 +217,9 @@ class Script:
                 if x2 <= 0 or x1 >= layout.width:
                     continue
                 paint_vehicle(frame, sprite, box)
+                if vehicle.riders:
+                    turned = vehicle.turn_t is not None and t >= vehicle.turn_t
+                    paint_riders(frame, sprites, box, vehicle.riders, flip=vehicle.flip != turned)
                 inside = x1 >= 0 and y1 >= 0 and x2 <= layout.width and y2 <= layout.height
                 boxes.append((vehicle, box, inside))
             yield frame, FrameTruth(index, t, phase, boxes)

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.config import OverloadedMotorbikeRule, Scene
 from pipeline.rules.base import FrameContext, ViolationCandidate
-from pipeline.rules.overloaded_motorbike import OverloadedMotorbike
+from pipeline.rules.overloaded_motorbike import OverloadedMotorbike, distinct_riders
 from pipeline.scene import SceneGeometry
 from pipeline.track_history import Box, TrackHistory
 
@@ -163,3 +163,31 @@ def test_min_frames_and_max_riders_are_honoured() -> None:
     assert drive(rule(max_riders=3), {1: riding(3)}) == []
     found = drive(rule(min_frames=10), {1: riding(3)})
     assert len(found) == 1 and found[0].offence_t == pytest.approx(0.9)
+
+
+def test_a_rider_boxed_twice_is_one_rider() -> None:
+    whole = (100.0, 100.0, 160.0, 260.0)
+    head_and_shoulders = (110.0, 100.0, 150.0, 170.0)
+    neighbour = (150.0, 100.0, 210.0, 260.0)
+    assert distinct_riders([head_and_shoulders, whole, neighbour]) == [whole, neighbour]
+
+
+def test_two_riders_each_boxed_twice_are_not_an_overload() -> None:
+    rule_ = rule()
+    history = TrackHistory()
+    found = []
+    for i in range(30):
+        box = bike_box(200 + 20 * i)
+        seen = history.update(
+            seq=i,
+            t=i / 10,
+            wall_time=START + timedelta(seconds=i / 10),
+            track_ids=[1],
+            boxes=[box],
+            classes=["motorbike"],
+        )
+        riders = [rider_box(box, seat) for seat in SEATS[:2]]
+        riders += [(r[0] + 5, r[1], r[2] - 5, r[1] + 60) for r in riders]
+        ctx = FrameContext("cam", i, i / 10, IMAGE, seen, {}, riders={1: riders})
+        found.extend(rule_.check(ctx))
+    assert found == []
