@@ -127,6 +127,7 @@ def annotate_overview(
         (ax, ay), (bx, by) = camera.scene.stop_line.points
         cv2.line(out, (int(ax), int(ay)), (int(bx), int(by)), (0, 255, 255), 2)
     _draw_lane_and_path(out, camera, candidate)
+    _draw_zone_and_riders(out, camera, candidate)
     lines = data_bar_lines(camera, candidate, signal, offence_utc)
     scale = max(0.4, min(0.7, out.shape[1] / 1600))
     step = int(40 * scale) + 4
@@ -162,6 +163,20 @@ def _draw_lane_and_path(
     if candidate.before.seq != candidate.after.seq:
         path = (_pixel(candidate.before.anchor), _pixel(candidate.after.anchor))
         cv2.arrowedLine(out, *path, (0, 0, 255), 3, tipLength=0.2)
+
+
+def _draw_zone_and_riders(
+    out: np.ndarray, camera: CameraConfig, candidate: ViolationCandidate
+) -> None:
+    """The zone a dwell rule judged by (orange) and the riders an overloaded motorbike
+    was seen with (yellow), from the candidate's measurements."""
+    zone_id = candidate.measurements.get("zone")
+    for zone in camera.scene.zones:
+        if zone.id == zone_id:
+            cv2.polylines(out, [np.array(zone.polygon, np.int32)], True, (0, 140, 255), 2)
+    for box in candidate.measurements.get("rider_boxes", []):
+        x1, y1, x2, y2 = (round(v) for v in box)
+        cv2.rectangle(out, (x1, y1), (x2, y2), (0, 255, 255), 2)
 
 
 def _pixel(point: tuple[float, float]) -> tuple[int, int]:
