@@ -92,11 +92,14 @@ class OverloadedMotorbike:
                 continue
             riders = distinct_riders(ctx.riders.get(track.track_id, []))
             sightings = self._excess.setdefault(track.track_id, deque())
-            if len(riders) > self.config.max_riders:
+            excess = len(riders) > self.config.max_riders
+            if excess:
                 sightings.append(_Sighting(track.last, _seats(track.last.box, riders)))
             while sightings and ctx.t - sightings[0].point.t > self.config.window_s:
                 sightings.popleft()
-            if track.frames_seen < self.config.min_track_frames:
+            # Decided on a frame that shows the excess, so the 'after' key frame and
+            # the recorded rider boxes show it too.
+            if not excess or track.frames_seen < self.config.min_track_frames:
                 continue
             held = self._held(sightings)
             if held is None:

@@ -111,7 +111,21 @@ def test_three_riders_held_over_frames_are_flagged_once_with_measurements() -> N
 )
 def test_flickering_detections_still_count(counts: list[int | None]) -> None:
     frames: list[Frame] = [None if n is None else (200 + 20 * i, n) for i, n in enumerate(counts)]
-    assert len(drive(rule(window_s=2.0), {1: frames})) == 1
+    found = drive(rule(window_s=2.0), {1: frames})
+    assert len(found) == 1
+    # Decided on a frame showing three riders: the key frame and boxes show them.
+    (v,) = found
+    assert len(v.measurements["rider_boxes"]) == 3
+    assert frames[v.after.seq] is not None and frames[v.after.seq][1] == 3  # type: ignore[index]
+
+
+def test_a_frame_with_two_riders_never_decides() -> None:
+    # Three riders on frames 0-4, while the track is still too young to report; it is
+    # old enough from frame 7, when two riders show: the rule waits for frame 9, the
+    # next one showing three, so its key frame and boxes show the excess.
+    counts = [3, 3, 3, 3, 3, 2, 2, 2, 2, 3] + [2] * 10
+    found = drive(rule(min_track_frames=8), {1: riding(counts)})
+    assert len(found) == 1 and found[0].after.seq == 9
 
 
 def test_uneven_frame_spacing() -> None:
