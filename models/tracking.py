@@ -28,6 +28,7 @@ from dataclasses import dataclass  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 from typing import Any, Literal  # noqa: E402
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from ultralytics.trackers.bot_sort import BOTSORT  # noqa: E402
 from ultralytics.trackers.byte_tracker import BYTETracker  # noqa: E402
@@ -86,6 +87,7 @@ class ByteTracker:
         new_track_thresh: float = 0.25,
         track_buffer: int = 30,
         match_thresh: float = 0.8,
+        duplicate_iou: float | None = 0.6,
     ) -> None:
         """Create a tracker for one camera.
 
@@ -99,15 +101,26 @@ class ByteTracker:
             track_buffer: How long a lost track may be re-found, in frames at 30 fps
                 (ByteTrack's convention): 30 means one second at any `frame_rate`.
             match_thresh: Maximum association cost (1 - IoU, fused with score).
+            duplicate_iou: A detection overlapping a higher-scoring one of another class
+                by more than this IoU is the same object seen twice and is dropped before
+                tracking; None keeps every detection. Detectors suppress overlaps only
+                within a class, and yolov3-tiny boxes one pickup as both `car` and
+                `truck`: two tracks then take turns on one vehicle, which reads as id
+                switches. Only pass one kind of object (vehicles, say): a rider and the
+                motorbike under them overlap too.
 
         Raises:
-            ValueError: For a non-positive `frame_rate` or `track_buffer`.
+            ValueError: For a non-positive `frame_rate` or `track_buffer`, or a
+                `duplicate_iou` outside (0, 1].
         """
         if frame_rate <= 0:
             raise ValueError(f"frame_rate must be positive, got {frame_rate}")
         if track_buffer <= 0:
             raise ValueError(f"track_buffer must be positive, got {track_buffer}")
+        if duplicate_iou is not None and not 0 < duplicate_iou <= 1:
+            raise ValueError(f"duplicate_iou must be in (0, 1], got {duplicate_iou}")
         self.frame_rate = frame_rate
+        self.duplicate_iou = duplicate_iou
         # Ultralytics takes the buffer in frames as called, so convert from ByteTrack's
         # 30 fps convention; otherwise a 10 fps camera would keep lost tracks 3 s.
         buffer_frames = max(1, round(frame_rate / _REFERENCE_FPS * track_buffer))
@@ -145,6 +158,7 @@ class ByteTracker:
         Returns:
             The tracks matched in this frame, with their ids and the detector's boxes.
         """
+        detections = self._without_duplicates(detections)
         tracker_input = _TrackerInput(
             detections.xyxy.astype(np.float32),
             detections.scores.astype(np.float32),
@@ -176,6 +190,18 @@ class ByteTracker:
         self._tracker.reset()
         self._votes.clear()
         self._locked.clear()
+
+    def _without_duplicates(self, detections: Detections) -> Detections:
+        """Drop detections that repeat a higher-scoring one under another class."""
+        if self.duplicate_iou is None or len(detections) < 2:
+            return detections
+        xyxy = detections.xyxy.astype(np.float64)
+        xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
+        kept = cv2.dnn.NMSBoxes(
+            xywh.tolist(), detections.scores.astype(float).tolist(), 0.0, self.duplicate_iou
+        )
+        keep = np.sort(np.asarray(kept, dtype=np.int64).reshape(-1))
+        return detections if len(keep) == len(detections) else detections.select(keep)
 
     def _remember_classes(self, detections: Detections) -> None:
         """Vote on the class of tracks not yet reported, and forget removed tracks."""
@@ -230,12 +256,13 @@ class BotSortTracker(ByteTracker):
         match_thresh: float = 0.8,
         camera_motion: CameraMotion = "sparse_optical_flow",
         proximity_thresh: float = 0.5,
+        duplicate_iou: float | None = 0.6,
     ) -> None:
         """Create a tracker for one camera.
 
         Args:
             frame_rate, track_high_thresh, track_low_thresh, new_track_thresh,
-                track_buffer, match_thresh: As for `ByteTracker`.
+                track_buffer, match_thresh, duplicate_iou: As for `ByteTracker`.
             camera_motion: `sparse_optical_flow` (BoT-SORT's usual setting) estimates the
                 frame-to-frame camera motion (a few milliseconds per 720p frame) and moves
                 every track with it, for swaying poles and PTZ cameras; it needs the
@@ -261,6 +288,7 @@ class BotSortTracker(ByteTracker):
             new_track_thresh=new_track_thresh,
             track_buffer=track_buffer,
             match_thresh=match_thresh,
+            duplicate_iou=duplicate_iou,
         )
 
     def _build(self, args: SimpleNamespace) -> BYTETracker:

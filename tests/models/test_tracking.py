@@ -252,3 +252,43 @@ def test_unknown_tracker_settings_are_named() -> None:
         build_tracker("botsort", 10, camera_motion="orb")
     with pytest.raises(ValueError, match="sort"):
         build_tracker("sort", 10)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", TRACKER_TYPES)
+def test_one_vehicle_boxed_under_two_classes_gets_one_track(kind: TrackerType) -> None:
+    def frame(t: int, car_score: float, truck_score: float) -> Detections:
+        x = 100 + 8 * t
+        return Detections(
+            xyxy=np.array([[x, 100, x + 200, 180], [x + 6, 96, x + 204, 180]], dtype=np.float32),
+            scores=np.array([car_score, truck_score]),
+            class_ids=np.array([class_id("car"), class_id("truck")]),
+        )
+
+    # The detector's favourite flips between the two boxes; one id must follow it.
+    merged, both = build_tracker(kind, 10), build_tracker(kind, 10, duplicate_iou=None)
+    ids: list[int] = []
+    counts = []
+    for t in range(10):
+        dets = frame(t, 0.8, 0.6) if t % 2 else frame(t, 0.6, 0.8)
+        tracks = merged.update(dets)
+        ids += tracks.track_ids.tolist()
+        counts.append(len(both.update(dets)))
+    assert len(ids) >= 8 and set(ids) == {ids[0]}
+    assert max(counts) == 2  # without merging, two tracks sit on the one vehicle
+
+
+def test_a_motorbike_beside_a_car_is_not_a_duplicate() -> None:
+    tracker = build_tracker("bytetrack", 10)
+    dets = Detections(
+        xyxy=np.array([[100, 100, 400, 260], [300, 150, 420, 280]], dtype=np.float32),
+        scores=np.array([0.9, 0.8]),
+        class_ids=np.array([class_id("car"), class_id("motorbike")]),
+    )
+    for _ in range(3):
+        tracks = tracker.update(dets)
+    assert sorted(tracks.class_names) == ["car", "motorbike"]
+
+
+def test_duplicate_iou_must_be_a_fraction() -> None:
+    with pytest.raises(ValueError, match="duplicate_iou"):
+        ByteTracker(duplicate_iou=0)

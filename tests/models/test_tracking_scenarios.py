@@ -17,7 +17,7 @@ import pytest
 from models.darknet import DarknetDetector
 from models.detections import Detections
 from models.tracking import TRACKER_TYPES, ByteTracker, TrackerType, build_tracker
-from pipeline.scenario import build_script
+from pipeline.scenario import SCENARIOS, build_script
 from pipeline.scenario.layout import Lane, Layout
 from pipeline.scenario.motion import Cruise
 from pipeline.scenario.red_light import WIDTH
@@ -148,15 +148,51 @@ def test_no_id_switch_when_two_vehicles_pass_close(
     _assert_one_id_per_vehicle(ids, min_share=0.7)
 
 
-@pytest.fixture(scope="module")
-def red_light_scenario(sprites: dict[str, Sprite], detector: DarknetDetector) -> Observed:
-    return _observe(build_script("red_light"), sprites, detector, keep_frames=False)
+# Where the default detector loses a vehicle for longer than a tracker may keep a lost
+# track (a pedestrian standing in front of a stopped motorbike for seconds), a new id
+# afterwards is right, not a switch: such vehicles are left out of the id check, and
+# most vehicles of every scenario must be in it.
+MIN_CHECKED_SHARE = 0.75
+
+KNOWN_LIMITS = {
+    ("speeding", "bytetrack"): "the fast car moves a third of its length per frame at "
+    "10 frames/s; ByteTrack's overlap-only matching loses it, BoT-SORT keeps it",
+}
+
+
+@pytest.fixture(scope="module", params=SCENARIOS)
+def scenario(
+    request: pytest.FixtureRequest, sprites: dict[str, Sprite], detector: DarknetDetector
+) -> tuple[str, Observed]:
+    return request.param, _observe(
+        build_script(request.param), sprites, detector, keep_frames=False
+    )
+
+
+def _continuously_detected(observed: Observed, max_gap: int) -> set[str]:
+    """Vehicles the detector never lost for more than `max_gap` frames while in view."""
+    seen: dict[str, list[bool]] = defaultdict(list)
+    for dets, truth, _ in observed:
+        for vehicle_id, box in truth.items():
+            seen[vehicle_id].append(any(_iou(d, box) > 0.5 for d in dets.xyxy))
+    kept = set()
+    for vehicle_id, hits in seen.items():
+        found = [i for i, hit in enumerate(hits) if hit]
+        if found and all(b - a <= max_gap + 1 for a, b in zip(found, found[1:], strict=False)):
+            kept.add(vehicle_id)
+    return kept
 
 
 @pytest.mark.parametrize("kind", TRACKER_TYPES)
-def test_ids_are_stable_through_the_red_light_scenario(
-    red_light_scenario: Observed, kind: TrackerType
+def test_ids_are_stable_through_every_generated_scenario(
+    scenario: tuple[str, Observed], kind: TrackerType, request: pytest.FixtureRequest
 ) -> None:
-    ids = _track_vehicles(build_tracker(kind, FPS), red_light_scenario)
-    assert len(ids) == len(build_script("red_light").vehicles)  # all came fully into view
-    _assert_one_id_per_vehicle(ids, min_share=0.7)
+    name, observed = scenario
+    if (name, kind) in KNOWN_LIMITS:
+        request.applymarker(pytest.mark.xfail(reason=KNOWN_LIMITS[name, kind], strict=True))
+    script = build_script(name)
+    vehicles = {v.id for v in script.vehicles if v.kind in VEHICLE_CLASSES}
+    checked = _continuously_detected(observed, max_gap=script.fps) & vehicles
+    assert len(checked) >= MIN_CHECKED_SHARE * len(vehicles), f"checked only {sorted(checked)}"
+    ids = _track_vehicles(build_tracker(kind, script.fps), observed)
+    _assert_one_id_per_vehicle({v: ids[v] for v in checked}, min_share=0.7)
