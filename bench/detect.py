@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import ultralytics  # noqa: E402
 
 from models import weights  # noqa: E402
-from models.darknet import DarknetDetector  # noqa: E402
+from models.darknet import DarknetDetector, fitted_input_shape  # noqa: E402
 from models.runtimes import available_runtimes, pick_runtime  # noqa: E402
 
 Detect = Callable[[list[np.ndarray], int], object]
@@ -105,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         backends.update(ultralytics_backends(args.ultralytics_model))
     default = f"darknet/{pick_runtime('auto')}"
 
+    for size in args.sizes:
+        # Every darknet runtime gets this one letterboxed shape; none gets a square.
+        net_h, net_w = fitted_input_shape(frame.shape[0], frame.shape[1], size)
+        print(f"# darknet input at {size}: {net_w}x{net_h} for every runtime")
     print(f"{'backend/runtime':40} {'size':>5} {'batch':>5} {'ms/frame':>9} {'frames/s':>9}")
     results: dict[tuple[str, int, int], float] = {}
     for size in args.sizes:

@@ -202,7 +202,7 @@ class DarknetDetector:
         for i, frame in enumerate(frames):
             size = (input_sizes[i] if input_sizes is not None else None) or self.input_size
             _check_input_size(size)
-            shape = _fitted_shape(frame.shape[0], frame.shape[1], size)
+            shape = fitted_input_shape(frame.shape[0], frame.shape[1], size)
             groups.setdefault(shape, []).append(i)
         results: list[Detections] = [Detections.empty()] * len(frames)
         for (net_h, net_w), indices in groups.items():
@@ -305,7 +305,7 @@ def _check_input_size(input_size: int) -> None:
         raise ValueError(f"input_size must be a positive multiple of 32, got {input_size}")
 
 
-def _fitted_shape(height: int, width: int, long_side: int) -> tuple[int, int]:
+def fitted_input_shape(height: int, width: int, long_side: int) -> tuple[int, int]:
     """Network input (h, w) that keeps the frame's aspect: long side fixed, short side
     rounded up to the network stride. A 16:9 frame at 416 runs at 416x256 instead of
     416x416, about 40% less work for the same detections as square letterboxing."""
