@@ -136,6 +136,8 @@ class PacketRing:
         self._stream: av.VideoStream | None = None
         self._newest_t: float | None = None
         self._pending: list[_Request] = []
+        self.unsupported: str | None = None
+        """Why this stream's packets cannot be kept for clips, once found out."""
 
     # -- reader side ---------------------------------------------------------
 
@@ -161,10 +163,20 @@ class PacketRing:
             return
         keyframe = bool(packet.is_keyframe)
         with self._lock:
+            if self.unsupported is not None:
+                return
             if self._segment is None:
                 if not keyframe or self._stream is None:
                     return
-                self._segment = Segment(_codec_template(self._stream, packet), packet.time_base)
+                try:
+                    template = _codec_template(self._stream, packet)
+                except (ValueError, av.FFmpegError) as exc:
+                    # An old codec (e.g. MS-MPEG4 in an AVI) that containers refuse
+                    # to copy: the camera still runs, only without clips.
+                    self.unsupported = f"codec {self._stream.codec_context.name!r}: {exc}"
+                    log.warning("no clips for this stream: %s", self.unsupported)
+                    return
+                self._segment = Segment(template, packet.time_base)
             item = BufferedPacket(
                 bytes(packet),
                 packet.pts,
@@ -230,6 +242,9 @@ class PacketRing:
         if t_to < t_from:
             raise ValueError(f"clip ends ({t_to}) before it starts ({t_from})")
         request = _Request(t_from, t_to, Path(path), Future())
+        if self.unsupported is not None:
+            request.future.set_exception(ClipError(f"clips unavailable: {self.unsupported}"))
+            return request.future
         with self._lock:
             waiting = self._newest_t is None or self._newest_t <= t_to
             if waiting and self._stream is not None:

@@ -118,3 +118,23 @@ def test_clip_is_written_when_the_stream_is_lost_before_its_end(
 def test_ring_rejects_a_non_positive_length() -> None:
     with pytest.raises(ValueError, match="positive"):
         PacketRing(seconds=0)
+
+
+def test_codec_that_cannot_be_stream_copied_keeps_the_camera_without_clips(
+    tmp_path: Path,
+) -> None:
+    """An AVI camera in MS-MPEG4 v2 (no modern container takes it) still delivers frames."""
+    video = tmp_path / "old.avi"
+    with av.open(str(video), "w") as out:
+        stream = out.add_stream("msmpeg4v2", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(3 * FPS):
+            image = np.full((240, 320, 3), (i * 8) % 256, np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        out.mux(stream.encode(None))
+    with StreamSource("cam", str(video), analysis_fps=FPS, buffer_seconds=10.0) as source:
+        frames = read_all(source)
+        assert len(frames) == 3 * FPS
+        assert source.ring is not None and "msmpeg4v2" in (source.ring.unsupported or "")
+        with pytest.raises(ClipError, match="clips unavailable: codec 'msmpeg4v2'"):
+            source.clip(0.5, 1.5, tmp_path / "event.mp4").result(timeout=10)
