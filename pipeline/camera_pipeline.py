@@ -74,6 +74,8 @@ class CameraPipeline:
         self.history = TrackHistory()
         self.geometry = SceneGeometry(camera.scene, camera.timezone)
         self.rules: list[Rule] = build_rules(camera, self.geometry)
+        # Rider association is per-frame work only one rule reads.
+        self._counts_riders = any(r.type == "overloaded_motorbike" for r in camera.rules)
         self._recent: deque[Frame] = deque()
         self.frames_processed = 0
         self.plate_crops = (
@@ -113,7 +115,9 @@ class CameraPipeline:
             wall_time=frame.wall_time,
             riders=_riders_by_track(
                 tracks.track_ids.tolist(), boxes, tracks.class_names, detections
-            ),
+            )
+            if self._counts_riders
+            else {},
         )
         findings = []
         for rule in self.rules:
