@@ -162,17 +162,28 @@ class Tracks(Detections):
     Attributes:
         track_ids: (N,) int64 identities, stable across frames for one object and
             unique within one tracker.
+        class_settled: (N,) bool, whether each track's class is final. A tracker may
+            still change a young track's class while its sightings outvote a wrong first
+            guess; once settled it never changes. Defaults to all True (a class nothing
+            will revise).
     """
 
     track_ids: np.ndarray
+    # None (the default) becomes all True in __post_init__, so readers always see an array.
+    class_settled: np.ndarray = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         super().__post_init__()
         track_ids = _as_array(self.track_ids, np.int64, "track_ids").reshape(-1)
         if track_ids.shape != (len(self),):
             raise ValueError(f"track_ids {track_ids.shape} must have shape ({len(self)},)")
+        settled_value = np.ones(len(self)) if self.class_settled is None else self.class_settled
+        settled = _as_array(settled_value, np.bool_, "class_settled").reshape(-1)
+        if settled.shape != (len(self),):
+            raise ValueError(f"class_settled {settled.shape} must have shape ({len(self)},)")
         object.__setattr__(self, "track_ids", track_ids)
+        object.__setattr__(self, "class_settled", settled)
 
     @classmethod
     def _array_fields(cls) -> tuple[str, ...]:
-        return ("xyxy", "scores", "class_ids", "track_ids")
+        return ("xyxy", "scores", "class_ids", "track_ids", "class_settled")

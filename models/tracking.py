@@ -72,9 +72,11 @@ class ByteTracker:
     """ByteTrack over framework-neutral `Detections`.
 
     Two guarantees on top of Ultralytics' tracker (`BotSortTracker` shares them):
-    - a track id keeps one class for its whole life: the class it was first reported
-      with (a vote over the detections it was confirmed from), even if the detector
-      later flips between, say, `car` and `truck`;
+    - a track's class is a score-weighted vote over its sightings, which may change
+      only while the track is young (its first `class_settle_s` worth of sightings) and
+      then stays fixed for the track's life, even if the detector later flips between,
+      say, `car` and `truck`: one id is one vehicle of one class. `Tracks.class_settled`
+      says which tracks' classes are final;
     - boxes are the detector's boxes for the frame, not the Kalman prediction, so
       line-crossing decisions rest on what was measured.
     """
@@ -88,6 +90,7 @@ class ByteTracker:
         track_buffer: int = 30,
         match_thresh: float = 0.8,
         duplicate_iou: float | None = 0.6,
+        class_settle_s: float = 1.0,
     ) -> None:
         """Create a tracker for one camera.
 
@@ -108,10 +111,16 @@ class ByteTracker:
                 `truck`: two tracks then take turns on one vehicle, which reads as id
                 switches. Only pass one kind of object (vehicles, say): a rider and the
                 motorbike under them overlap too.
+            class_settle_s: A track's class is the score-weighted vote of its sightings
+                and may change until it has been seen on this many seconds' worth of
+                frames (`class_settle_s * frame_rate` sightings, at least one); then it is
+                fixed. A vehicle entering at the image edge is often half in view and
+                misclassed for a frame or two (a motorbike as `truck`); the vote lets the
+                following sightings correct that.
 
         Raises:
-            ValueError: For a non-positive `frame_rate` or `track_buffer`, or a
-                `duplicate_iou` outside (0, 1].
+            ValueError: For a non-positive `frame_rate` or `track_buffer`, a
+                `duplicate_iou` outside (0, 1] or a negative `class_settle_s`.
         """
         if frame_rate <= 0:
             raise ValueError(f"frame_rate must be positive, got {frame_rate}")
@@ -119,8 +128,11 @@ class ByteTracker:
             raise ValueError(f"track_buffer must be positive, got {track_buffer}")
         if duplicate_iou is not None and not 0 < duplicate_iou <= 1:
             raise ValueError(f"duplicate_iou must be in (0, 1], got {duplicate_iou}")
+        if class_settle_s < 0:
+            raise ValueError(f"class_settle_s must not be negative, got {class_settle_s}")
         self.frame_rate = frame_rate
         self.duplicate_iou = duplicate_iou
+        self.class_settle_frames = max(1, round(class_settle_s * frame_rate))
         # Ultralytics takes the buffer in frames as called, so convert from ByteTrack's
         # 30 fps convention; otherwise a 10 fps camera would keep lost tracks 3 s.
         buffer_frames = max(1, round(frame_rate / _REFERENCE_FPS * track_buffer))
@@ -133,8 +145,11 @@ class ByteTracker:
             fuse_score=True,
         )
         self._tracker = self._build(args)
+        # Per track id while its class may still change: summed score per class, and
+        # how many sightings have voted. Then only its settled class is kept.
         self._votes: dict[int, dict[int, float]] = {}
-        self._locked: dict[int, int] = {}
+        self._sightings: dict[int, int] = {}
+        self._settled: dict[int, int] = {}
 
     def _build(self, args: SimpleNamespace) -> BYTETracker:
         """Create the Ultralytics tracker from the shared settings."""
@@ -156,7 +171,8 @@ class ByteTracker:
                 still camera for this frame).
 
         Returns:
-            The tracks matched in this frame, with their ids and the detector's boxes.
+            The tracks matched in this frame, with their ids, the detector's boxes, each
+            track's class as voted so far and whether that class is settled.
         """
         detections = self._without_duplicates(detections)
         tracker_input = _TrackerInput(
@@ -183,13 +199,15 @@ class ByteTracker:
             scores=detections.scores[det_idx],
             class_ids=class_ids,
             track_ids=track_ids,
+            class_settled=np.array([int(t) in self._settled for t in track_ids], dtype=bool),
         )
 
     def reset(self) -> None:
         """Forget every track and restart ids at 1 (e.g. after the camera moved)."""
         self._tracker.reset()
         self._votes.clear()
-        self._locked.clear()
+        self._sightings.clear()
+        self._settled.clear()
 
     def _without_duplicates(self, detections: Detections) -> Detections:
         """Drop detections that repeat a higher-scoring one under another class."""
@@ -204,37 +222,41 @@ class ByteTracker:
         return detections if len(keep) == len(detections) else detections.select(keep)
 
     def _remember_classes(self, detections: Detections) -> None:
-        """Vote on the class of tracks not yet reported, and forget removed tracks."""
+        """Count this frame's sightings towards unsettled classes; forget removed tracks."""
         alive = set()
         for track in (*self._tracker.tracked_stracks, *self._tracker.lost_stracks):
             alive.add(track.track_id)
             # Unconfirmed tracks are not reported yet, but their detections still count
             # towards the class they will be reported with.
-            if track.track_id in self._locked or track.frame_id != self._tracker.frame_id:
+            if track.track_id in self._settled or track.frame_id != self._tracker.frame_id:
                 continue
             idx = int(track.idx)
             if 0 <= idx < len(detections):
-                score = float(detections.scores[idx])
                 votes = self._votes.setdefault(track.track_id, {})
                 cls = int(detections.class_ids[idx])
-                votes[cls] = votes.get(cls, 0.0) + score
-        for gone in set(self._votes) - alive:
-            del self._votes[gone]
-        for gone in set(self._locked) - alive:
-            del self._locked[gone]
+                votes[cls] = votes.get(cls, 0.0) + float(detections.scores[idx])
+                self._sightings[track.track_id] = self._sightings.get(track.track_id, 0) + 1
+        for table in (self._votes, self._sightings, self._settled):
+            for gone in set(table) - alive:
+                del table[gone]
 
     def _class_of(self, track_id: int, reported: int) -> int:
-        if track_id not in self._locked:
-            votes = self._votes.pop(track_id, None)
-            # Score-weighted majority of the sightings so far; ties go to the class
-            # Ultralytics reports, which is the latest detection's.
-            if votes:
-                best = max(votes.values())
-                leaders = {c for c, v in votes.items() if v == best}
-                self._locked[track_id] = reported if reported in leaders else min(leaders)
-            else:
-                self._locked[track_id] = reported
-        return self._locked[track_id]
+        """The track's class on this frame; settles it once enough sightings voted."""
+        settled = self._settled.get(track_id)
+        if settled is not None:
+            return settled
+        votes = self._votes.get(track_id)
+        if not votes:
+            return reported
+        # Score-weighted majority of the sightings so far; ties go to the class
+        # Ultralytics reports, which is the latest detection's.
+        best = max(votes.values())
+        leaders = {c for c, v in votes.items() if v == best}
+        leader = reported if reported in leaders else min(leaders)
+        if self._sightings.get(track_id, 0) >= self.class_settle_frames:
+            self._settled[track_id] = leader
+            del self._votes[track_id], self._sightings[track_id]
+        return leader
 
 
 class BotSortTracker(ByteTracker):
@@ -257,12 +279,14 @@ class BotSortTracker(ByteTracker):
         camera_motion: CameraMotion = "sparse_optical_flow",
         proximity_thresh: float = 0.5,
         duplicate_iou: float | None = 0.6,
+        class_settle_s: float = 1.0,
     ) -> None:
         """Create a tracker for one camera.
 
         Args:
             frame_rate, track_high_thresh, track_low_thresh, new_track_thresh,
-                track_buffer, match_thresh, duplicate_iou: As for `ByteTracker`.
+                track_buffer, match_thresh, duplicate_iou, class_settle_s: As for
+                `ByteTracker`.
             camera_motion: `sparse_optical_flow` (BoT-SORT's usual setting) estimates the
                 frame-to-frame camera motion (a few milliseconds per 720p frame) and moves
                 every track with it, for swaying poles and PTZ cameras; it needs the
@@ -289,6 +313,7 @@ class BotSortTracker(ByteTracker):
             track_buffer=track_buffer,
             match_thresh=match_thresh,
             duplicate_iou=duplicate_iou,
+            class_settle_s=class_settle_s,
         )
 
     def _build(self, args: SimpleNamespace) -> BYTETracker:
@@ -329,4 +354,5 @@ def _empty_track_fields() -> dict[str, np.ndarray]:
         "scores": np.zeros((0,), dtype=np.float32),
         "class_ids": np.zeros((0,), dtype=np.int64),
         "track_ids": np.zeros((0,), dtype=np.int64),
+        "class_settled": np.zeros((0,), dtype=bool),
     }

@@ -104,6 +104,7 @@ class CameraPipeline:
             boxes=boxes,
             classes=tracks.class_names,
             grounds=[self.geometry.to_ground(anchor_point(box)) for box in boxes],
+            settled=tracks.class_settled.tolist(),
         )
         ctx = FrameContext(
             camera_id=self.camera.id,

@@ -640,6 +640,15 @@ class TrackerBase(StrictModel):
         "one vehicle seen twice (a pickup as car and truck): the lower-scoring one is dropped "
         "before tracking, so two tracks never take turns on it. null keeps both.",
     )
+    class_settle_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description="A track's class is the score-weighted vote of its sightings and may "
+        "change until it has been seen on this many seconds' worth of frames, then stays "
+        "fixed; rules that depend on the class wait for it. A vehicle entering at the image "
+        "edge is often misclassed for a frame or two (a motorbike as truck).",
+    )
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> TrackerBase:

@@ -30,10 +30,17 @@ class TrackPoint:
 
 @dataclass
 class TrackState:
+    """A live track: its recent sightings and its class as the tracker reports it now."""
+
     track_id: int
     vehicle_class: str
+    """The class the tracker gave on the latest frame; may change until `class_settled`."""
     points: deque[TrackPoint] = field(default_factory=lambda: deque(maxlen=300))
     frames_seen: int = 0
+    class_settled: bool = True
+    """Whether the tracker has fixed the class for good. Rules whose verdict depends on
+    the class (a lane banned for trucks) wait for it, so a young track's first guess
+    cannot raise a violation its later sightings overrule."""
 
     @property
     def last(self) -> TrackPoint:
@@ -61,19 +68,29 @@ class TrackHistory:
         boxes: list[Box],
         classes: list[str],
         grounds: list[Point | None] | None = None,
+        settled: list[bool] | None = None,
     ) -> list[TrackState]:
         """Record one frame's tracks; returns the states seen on this frame.
 
-        `grounds` holds each box's anchor in ground metres when the camera is calibrated.
+        Args:
+            seq, t, wall_time: The frame's sequence number and times.
+            track_ids, boxes, classes: Each track's id, box and class on this frame, as
+                the tracker reports them; a track takes the class given here every frame.
+            grounds: Each box's anchor in ground metres when the camera is calibrated.
+            settled: Whether each track's class is final (`Tracks.class_settled`);
+                None means all are.
         """
         seen = []
         ground_points = grounds if grounds is not None else [None] * len(track_ids)
-        for track_id, box, vehicle_class, ground in zip(
-            track_ids, boxes, classes, ground_points, strict=True
+        settled_flags = settled if settled is not None else [True] * len(track_ids)
+        for track_id, box, vehicle_class, ground, class_settled in zip(
+            track_ids, boxes, classes, ground_points, settled_flags, strict=True
         ):
             state = self._tracks.get(track_id)
             if state is None:
                 state = self._tracks[track_id] = TrackState(track_id, vehicle_class)
+            state.vehicle_class = vehicle_class
+            state.class_settled = class_settled
             state.points.append(
                 TrackPoint(seq=seq, t=t, wall_time=wall_time, box=box, ground=ground)
             )

@@ -101,6 +101,8 @@ class OverloadedMotorbike:
             # the recorded rider boxes show it too.
             if not excess or track.frames_seen < self.config.min_track_frames:
                 continue
+            if not track.class_settled:  # a young `motorbike` may yet turn out a bicycle
+                continue
             held = self._held(sightings)
             if held is None:
                 continue

@@ -33,6 +33,8 @@ class _Stay:
     """A vehicle's current time in a lane it may not use."""
 
     lane_id: str
+    vehicle_class: str
+    """The class the lane bans that this stay was judged under."""
     first: TrackPoint
     last_in: TrackPoint
     sightings: int = 1
@@ -55,7 +57,9 @@ class RestrictedLane:
     time zone). The stay must last `min_duration_s` (a lane change only crosses the
     lane), may survive gaps of `max_gap_s` (occlusion, jitter over the lane line)
     and must be mostly in the lane. One violation per vehicle, also across tracker
-    id switches.
+    id switches. The verdict depends on the class, so it waits until the tracker has
+    settled the track's class, and a stay judged under a class the vote has since
+    dropped starts again under the new one.
     """
 
     type = "restricted_lane"
@@ -82,6 +86,8 @@ class RestrictedLane:
             stay = self._update_stay(track)
             if stay is None or track.frames_seen < self.config.min_track_frames:
                 continue
+            if not track.class_settled:  # the stay goes on; the verdict waits
+                continue
             duration = stay.last_in.t - stay.first.t
             if duration < self.config.min_duration_s - TIME_EPSILON_S:
                 continue
@@ -104,6 +110,10 @@ class RestrictedLane:
         stay = self._stays.get(track.track_id)
         if stay is not None and point.t - stay.last_in.t > self.config.max_gap_s:
             stay = None
+        if stay is not None and stay.vehicle_class != track.vehicle_class:
+            # The tracker's vote changed the class: sightings banned for the old class
+            # say nothing about the vehicle it now is.
+            stay = None
         if lane is None:
             if stay is None:
                 self._stays.pop(track.track_id, None)
@@ -111,7 +121,7 @@ class RestrictedLane:
             stay.sightings += 1
             return stay
         if stay is None or stay.lane_id != lane.id:
-            stay = self._stays[track.track_id] = _Stay(lane.id, point, point)
+            stay = self._stays[track.track_id] = _Stay(lane.id, track.vehicle_class, point, point)
             return stay
         stay.last_in = point
         stay.sightings += 1

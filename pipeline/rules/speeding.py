@@ -96,7 +96,9 @@ class Speeding:
     the frame edge and that stand on calibrated ground. Where the scene has lanes, a
     vehicle outside all of them is not measured. The speed must stay above the limit
     plus tolerance for `min_frames_over` consecutive frames. One violation per
-    vehicle, also across tracker id switches.
+    vehicle, also across tracker id switches. Limits may differ per class, so the
+    verdict waits until the tracker has settled the track's class, and frames judged
+    under a class the vote has since dropped do not count.
     """
 
     type = "speeding"
@@ -110,7 +112,8 @@ class Speeding:
         self.geometry = geometry
         self.calibration = calibration
         self.calibrated_area = _widened_extent(calibration.ground_points, CALIBRATED_MARGIN_SHARE)
-        self._over: dict[int, int] = {}
+        self._over: dict[int, tuple[str, int]] = {}
+        """Track id -> the class its frames were judged under, consecutive frames over."""
         self._flagged: dict[int, _Flagged] = {}
 
     def threshold_kmh(self, limit_kmh: float) -> float:
@@ -151,8 +154,12 @@ class Speeding:
             if limit is None or estimate.speed_kmh <= self.threshold_kmh(limit):
                 self._over.pop(track.track_id, None)
                 continue
-            self._over[track.track_id] = self._over.get(track.track_id, 0) + 1
-            if self._over[track.track_id] < self.config.min_frames_over:
+            judged_as, frames_over = self._over.get(track.track_id, (track.vehicle_class, 0))
+            if judged_as != track.vehicle_class:
+                frames_over = 0  # counted against another class's limit
+            frames_over += 1
+            self._over[track.track_id] = (track.vehicle_class, frames_over)
+            if frames_over < self.config.min_frames_over or not track.class_settled:
                 continue
             self._over.pop(track.track_id, None)
             last = estimate.points[-1]

@@ -140,6 +140,10 @@ class ZoneDwell:
 
     def _open_stay(self, track: TrackState, position: Point) -> _Stay | None:
         """A new stay when the track has stood still for STILL_TO_OPEN_S inside a zone."""
+        if not track.class_settled:
+            # Zones may bar only some classes; the stay keeps the class it opened with.
+            # Its arrival is the first still sighting, so waiting costs no dwell time.
+            return None
         radius = self.config.stationary_radius_px
         still: list[TrackPoint] = []
         strays = 0

@@ -90,6 +90,20 @@ def test_tracks_keep_ids_through_select_and_compare_by_value() -> None:
         Tracks(dets.xyxy, dets.scores, dets.class_ids, track_ids=[1, 2])
 
 
+def test_tracks_classes_count_as_settled_unless_told() -> None:
+    dets = _dets()
+    tracks = Tracks(dets.xyxy, dets.scores, dets.class_ids, track_ids=[7, 8, 9])
+    assert tracks.class_settled.tolist() == [True, True, True]
+    young = Tracks(
+        dets.xyxy, dets.scores, dets.class_ids, track_ids=[7, 8, 9], class_settled=[1, 0, 1]
+    )
+    assert young.select([1, 2]).class_settled.tolist() == [False, True]
+    assert young != tracks
+    assert Tracks.empty().class_settled.dtype == np.bool_
+    with pytest.raises(ValueError, match="class_settled"):
+        Tracks(dets.xyxy, dets.scores, dets.class_ids, track_ids=[7, 8, 9], class_settled=[True])
+
+
 def test_unknown_class_name() -> None:
     with pytest.raises(KeyError, match="motorcycle"):
         class_id("motorcycle")

@@ -107,15 +107,18 @@ def _box_dets(x: float, name: str, score: float = 0.9) -> Detections:
     )
 
 
-def test_track_never_changes_class() -> None:
-    tracker = ByteTracker(frame_rate=10)
+def test_track_never_changes_class_once_settled() -> None:
+    tracker = ByteTracker(frame_rate=10, class_settle_s=0.3)  # settles on its 3rd sighting
     names = ["car", "car", "car", "truck", "truck", "truck", "truck", "truck", "bus", "car"]
     reported = []
+    settled = []
     for t, name in enumerate(names):
         tracks = tracker.update(_box_dets(100 + 4 * t, name))
         assert len(tracks) == 1
         reported.append((int(tracks.track_ids[0]), tracks.class_names[0]))
+        settled.append(bool(tracks.class_settled[0]))
     assert set(reported) == {(reported[0][0], "car")}
+    assert settled == [False, False] + [True] * (len(names) - 2)
 
 
 def test_boxes_are_the_detectors_not_the_filters() -> None:
@@ -189,7 +192,7 @@ def test_importing_the_tracker_touches_no_network() -> None:
 
 @pytest.mark.parametrize("kind", TRACKER_TYPES)
 def test_class_is_locked_and_boxes_are_the_detectors_for_every_tracker(kind: TrackerType) -> None:
-    tracker = build_tracker(kind, frame_rate=10)
+    tracker = build_tracker(kind, frame_rate=10, class_settle_s=0.3)
     names = ["car", "car", "car", "truck", "truck", "truck", "truck", "bus"]
     for t, name in enumerate(names):
         dets = _box_dets(100 + 6 * t, name)

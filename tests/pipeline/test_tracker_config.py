@@ -68,8 +68,26 @@ def test_a_camera_replaces_the_default_tracker() -> None:
         (_config(tracker={"type": "botsort", "camera_motion": "orb"}), "camera 'cam-1'"),
         (_config({"type": "botsort", "track_low_thresh": 0.5}), "track_low_thresh"),
         (_config({"type": "botsort", "lost_track_s": 0}), "lost_track_s"),
+        (_config({"type": "bytetrack", "class_settle_s": -1}), "class_settle_s"),
     ],
 )
 def test_bad_tracker_settings_name_the_field(data: dict[str, Any], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         parse_config(data)
+
+
+@pytest.mark.parametrize("kind", ["bytetrack", "botsort"])
+def test_class_settle_s_is_seconds_at_the_cameras_rate(kind: str) -> None:
+    tracker = _pipeline_tracker(_config({"type": kind, "class_settle_s": 0.5}, analysis_fps=6))
+    assert tracker.class_settle_frames == 3
+    frames = [
+        tracker.update(
+            Detections(
+                xyxy=np.array([[100.0 + 5 * t, 100, 300 + 5 * t, 200]]),
+                scores=np.array([0.9]),
+                class_ids=np.array([class_id("car")]),
+            )
+        )
+        for t in range(4)
+    ]
+    assert [f.class_settled.tolist() for f in frames] == [[False], [False], [True], [True]]
