@@ -2,6 +2,7 @@
 
 Usage:
     python bench/detection_rate.py --video DIR/video.mp4 [--input-size 608] [--every 1]
+                                   [--precision auto|f32|bf16|int8]
 
 Reads `DIR/boxes.jsonl` (written by `trafficcam scenario`), runs yolov3-tiny from the
 model registry over the video, and prints, per vehicle and per class, the fraction of
@@ -19,11 +20,18 @@ from pathlib import Path
 import av
 
 from models.darknet import DarknetDetector
+from models.runtimes import Precision
 from pipeline.scenario.groundtruth import DetectionTally, read_boxes
 
 
 def measure(
-    video: Path, *, input_size: int, every: int = 1, min_iou: float = 0.3, batch: int = 8
+    video: Path,
+    *,
+    input_size: int,
+    every: int = 1,
+    min_iou: float = 0.3,
+    batch: int = 8,
+    precision: Precision = "auto",
 ) -> tuple[DetectionTally, float]:
     """Run the detector over `video` and score it against the `boxes.jsonl` beside it.
 
@@ -33,12 +41,15 @@ def measure(
         every: Score every n-th frame only.
         min_iou: IoU a detection needs to count as finding a vehicle.
         batch: Frames per detector call.
+        precision: The detector's precision (OpenVINO: int8, bf16 or f32).
 
     Returns:
         The tally and the detector's mean milliseconds per frame.
     """
     truths = {t.frame: t for t in read_boxes(video.parent / "boxes.jsonl")}
-    detector = DarknetDetector.from_registry("yolov3-tiny", input_size=input_size)
+    detector = DarknetDetector.from_registry(
+        "yolov3-tiny", input_size=input_size, precision=precision
+    )
     tally = DetectionTally()
     pending: list[tuple[int, object]] = []
     spent, frames_run = 0.0, 0
@@ -74,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input-size", type=int, default=608)
     parser.add_argument("--every", type=int, default=1, help="score every n-th frame")
     parser.add_argument("--min-iou", type=float, default=0.3)
+    parser.add_argument("--precision", choices=["auto", "f32", "bf16", "int8"], default="auto")
     args = parser.parse_args(argv)
     if not (args.video.parent / "boxes.jsonl").is_file():
         print(
@@ -81,9 +93,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     tally, ms = measure(
-        args.video, input_size=args.input_size, every=args.every, min_iou=args.min_iou
+        args.video,
+        input_size=args.input_size,
+        every=args.every,
+        min_iou=args.min_iou,
+        precision=args.precision,
     )
-    print(f"yolov3-tiny @ {args.input_size}: {ms:.1f} ms/frame, IoU >= {args.min_iou}")
+    print(
+        f"yolov3-tiny @ {args.input_size} ({args.precision}): {ms:.1f} ms/frame, "
+        f"IoU >= {args.min_iou}"
+    )
     print(f"{'vehicle':<14}{'class':<11}{'frames':>7}{'rate':>8}  detector labels")
     for vid in sorted(tally.seen):
         labels = ", ".join(f"{k} {n}" for k, n in sorted(tally.label[vid].items()))

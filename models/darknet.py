@@ -26,6 +26,7 @@ import numpy as np
 
 from models import weights
 from models.detections import CANONICAL_CLASSES, Detections
+from models.quantization import QuantizationError, quantized_model
 from models.runtimes import (
     Precision,
     RuntimeName,
@@ -53,6 +54,7 @@ _WEIGHTS_SUFFIX = ".weights"
 _NAMES_FILE = "coco.names"
 _STRIDE = 32  # coarsest YOLO output grid: input sides must be multiples of it
 _PAD_VALUE = 127  # Darknet pads letterboxes with mid-grey
+_CALIBRATION_SIZES = (416, 608, 640)  # input sizes cameras use; INT8 ranges cover all
 
 
 class DarknetDetector:
@@ -70,6 +72,8 @@ class DarknetDetector:
         model_sha256: SHA-256 of the `.weights` file.
         input_size: Default long side of the network input in pixels (a multiple of 32).
         runtime: The runtime in use: `openvino`, `onnxruntime` or `opencv`.
+        precision: What the network computes in: `int8` (a quantised model), `f32`,
+            or, with OpenVINO, `bf16` or `auto` (OpenVINO's choice).
     """
 
     def __init__(
@@ -101,8 +105,13 @@ class DarknetDetector:
             runtime: `auto` (fastest installed), `openvino`, `onnxruntime` or `opencv`.
                 The ONNX runtimes convert the model on first use (a few seconds, with
                 PyTorch) and reuse the conversion afterwards.
-            precision: OpenVINO's inference precision: `auto` (bf16 where the CPU has
-                native bf16, about 1.8x faster), `f32` or `bf16`.
+            precision: With OpenVINO: `auto` or `int8` run an INT8 model quantised once
+                on this machine (`models.quantization`; about 1.6x faster than bf16 and
+                2.5x OpenCV DNN at 640, keeping 95-100 % of the f32 boxes), `bf16` the
+                float model in bf16 where the CPU has native bf16 (about 1.8x faster than
+                f32), `f32` the exact float model. `auto` falls back to OpenVINO's own
+                choice (bf16 or f32) if quantising fails. ONNX Runtime and OpenCV DNN
+                always compute in f32 and refuse `int8`.
 
         Raises:
             ValueError: For a bad `input_size`, threshold or class name.
@@ -141,6 +150,9 @@ class DarknetDetector:
 
         threads = num_threads if num_threads is not None else usable_cpus()
         self.runtime = pick_runtime(runtime)
+        if precision == "int8" and self.runtime != "openvino":
+            raise ValueError(f"precision int8 runs on OpenVINO only, not runtime {self.runtime!r}")
+        self.precision: Precision = "f32" if self.runtime != "openvino" else precision
         self._session: Session | None = None
         if self.runtime == "opencv":
             cv2.setNumThreads(threads)
@@ -153,8 +165,31 @@ class DarknetDetector:
             from models.darknet_net import heads_of
 
             onnx_path = converted_onnx(cfg, weights_path, self.model_sha256)
-            self._session = open_session(onnx_path, self.runtime, threads, precision)  # type: ignore[arg-type]
+            model_path, self.precision = self._model_for(onnx_path, precision)
+            session_precision: Precision = "auto" if self.precision == "int8" else precision
+            self._session = open_session(model_path, self.runtime, threads, session_precision)  # type: ignore[arg-type]
             self._heads = heads_of(cfg)
+
+    def _model_for(self, onnx_path: Path, precision: Precision) -> tuple[Path, Precision]:
+        """The model file to run and the precision it runs at (`int8` or as asked)."""
+        if self.runtime != "openvino":
+            return onnx_path, "f32"
+        if precision not in ("auto", "int8"):
+            return onnx_path, precision
+        try:
+            return quantized_model(onnx_path, self._calibration_blob, _CALIBRATION_SIZES), "int8"
+        except QuantizationError as exc:
+            if precision == "int8":
+                raise RuntimeError(f"precision int8: {exc}") from None
+            log.warning("running %s unquantised: %s", self.name, exc)
+            return onnx_path, "auto"
+
+    @staticmethod
+    def _calibration_blob(frame: np.ndarray, input_size: int) -> np.ndarray:
+        """`frame` as the float model's input, prepared exactly as `detect` prepares it."""
+        net_h, net_w = fitted_input_shape(frame.shape[0], frame.shape[1], input_size)
+        image = _letterbox(frame, net_h, net_w).image
+        return cv2.dnn.blobFromImage(image, 1 / 255.0, swapRB=True)
 
     @classmethod
     def from_registry(cls, name: str = "yolov3-tiny", **kwargs: Any) -> DarknetDetector:

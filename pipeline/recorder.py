@@ -95,7 +95,7 @@ class ViolationRecorder:
             "scene_version": camera.scene_version,
             "signal": _signal_block(finding),
             "models": {
-                "detector": {"name": self.detector.name, "sha256": self.detector.model_sha256},
+                "detector": _model_block(self.detector),
                 "plate_detector": _model_block(self.plates.detector) if self.plates else None,
             },
         }
@@ -229,7 +229,14 @@ class ViolationRecorder:
 
 
 def _model_block(model: object) -> dict[str, object]:
-    return {"name": getattr(model, "name", None), "sha256": getattr(model, "model_sha256", None)}
+    # Runtime and precision too: an INT8 or bf16 run of the same weights scores
+    # differently, and evidence should say which one saw the offence.
+    return {
+        "name": getattr(model, "name", None),
+        "sha256": getattr(model, "model_sha256", None),
+        "runtime": getattr(model, "runtime", None),
+        "precision": getattr(model, "precision", None),
+    }
 
 
 def _signal_block(finding: Finding) -> dict[str, object] | None:

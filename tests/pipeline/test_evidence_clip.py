@@ -215,6 +215,8 @@ def test_manifest_is_complete_and_the_overview_carries_the_data_bar(
     assert manifest["scene_version"] == cam.scene_version
     assert manifest["models"]["detector"]["name"] == detector.name
     assert manifest["models"]["detector"]["sha256"] == detector.model_sha256
+    assert manifest["models"]["detector"]["runtime"] == detector.runtime
+    assert manifest["models"]["detector"]["precision"] == detector.precision
     assert manifest["clip"] == {
         "status": "missing",
         "reason": "no clip was requested",

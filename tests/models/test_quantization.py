@@ -1,0 +1,136 @@
+"""The INT8 model: made once from real photos, cached, and finding what f32 finds."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+import pytest
+
+from models import weights
+from models.darknet import DarknetDetector, converted_onnx
+from models.detections import Detections
+from models.quantization import calibration_frames, float_convolutions, quantized_model
+
+PHOTOS = ["bus_image", "motorcycle_image", "dog_image"]
+
+
+def _onnx(model_dir: Path) -> Path:
+    darknet_weights = model_dir / "yolov3-tiny.weights"
+    return converted_onnx(
+        model_dir / "yolov3-tiny.cfg", darknet_weights, weights.file_sha256(darknet_weights)
+    )
+
+
+def _op_types(xml: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for op in ov.Core().read_model(str(xml)).get_ops():
+        counts[op.get_type_name()] = counts.get(op.get_type_name(), 0) + 1
+    return counts
+
+
+@pytest.fixture(scope="module")
+def int8_detector(yolov3_tiny_dir: Path) -> DarknetDetector:
+    return DarknetDetector(yolov3_tiny_dir, input_size=416, runtime="openvino", precision="int8")
+
+
+@pytest.fixture(scope="module")
+def f32_detector(yolov3_tiny_dir: Path) -> DarknetDetector:
+    return DarknetDetector(yolov3_tiny_dir, input_size=416, runtime="openvino", precision="f32")
+
+
+def test_calibration_frames_are_cctv_sized_real_photos() -> None:
+    frames = list(calibration_frames())
+    # 8 photos x mirrored or not x 3 scales x day and dusk.
+    assert len(frames) == 96
+    assert all(f.shape == (720, 1280, 3) and f.dtype == np.uint8 for f in frames)
+    # Not blank canvases: every frame holds a photo, and dusk frames are darker.
+    assert min(int((f != 90).any(axis=2).sum()) for f in frames) > 10_000
+    assert frames[1].mean() < frames[0].mean()
+
+
+def test_the_image_reading_convolution_and_the_heads_stay_float(yolov3_tiny_dir: Path) -> None:
+    model = ov.Core().read_model(str(_onnx(yolov3_tiny_dir)))
+    names = float_convolutions(model)
+    # yolov3-tiny: the first layer and the two 255-channel output layers.
+    assert names == sorted(
+        [
+            "/blocks.0/conv/Conv/WithoutBiases",
+            "/blocks.15/conv/Conv/WithoutBiases",
+            "/blocks.22/conv/Conv/WithoutBiases",
+        ]
+    )
+
+
+def test_default_openvino_detector_runs_a_quantised_model(yolov3_tiny_dir: Path) -> None:
+    detector = DarknetDetector(yolov3_tiny_dir, runtime="openvino")
+    assert detector.precision == "int8"
+    onnx = _onnx(yolov3_tiny_dir)
+    [xml] = onnx.parent.glob(f"{onnx.stem}-int8-*.xml")
+    ops = _op_types(xml)
+    # 13 convolutions, 10 of them quantised: each gets weight and input FakeQuantizes.
+    assert ops.get("FakeQuantize", 0) >= 10
+    assert "FakeQuantize" not in _op_types(onnx)
+
+
+def test_quantisation_is_done_once_and_cached_beside_the_onnx(
+    tmp_path: Path, yolov3_tiny_dir: Path
+) -> None:
+    onnx = shutil.copy(_onnx(yolov3_tiny_dir), tmp_path / "net.onnx")
+    to_blob = DarknetDetector._calibration_blob
+    first = quantized_model(Path(onnx), to_blob, (416,))
+    assert first.parent == tmp_path and first.with_suffix(".bin").is_file()
+    stamp = first.stat().st_mtime_ns
+    assert quantized_model(Path(onnx), to_blob, (416,)) == first
+    assert first.stat().st_mtime_ns == stamp
+    # Nothing half-written is left behind.
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["net.onnx", first.name, first.with_suffix(".bin").name]
+    )
+
+
+def _matched(ref: Detections, got: Detections, min_iou: float) -> float:
+    hits = 0
+    for box, cls in zip(ref.xyxy, ref.class_ids, strict=True):
+        same = got.xyxy[got.class_ids == cls]
+        if len(same):
+            tl = np.maximum(same[:, :2], box[:2])
+            br = np.minimum(same[:, 2:], box[2:])
+            inter = np.clip(br - tl, 0, None).prod(axis=1)
+            union = (box[2:] - box[:2]).prod() + (same[:, 2:] - same[:, :2]).prod(axis=1) - inter
+            hits += bool((inter / union >= min_iou).any())
+    return hits / max(1, len(ref))
+
+
+@pytest.mark.parametrize("photo", PHOTOS)
+def test_int8_finds_the_confident_boxes_f32_finds(
+    int8_detector: DarknetDetector,
+    f32_detector: DarknetDetector,
+    request: pytest.FixtureRequest,
+    photo: str,
+) -> None:
+    image: np.ndarray = request.getfixturevalue(photo)
+    [ref] = f32_detector.detect([image])
+    [got] = int8_detector.detect([image])
+    confident = ref.select(ref.scores >= 0.4)
+    assert len(confident) > 0
+    assert _matched(confident, got, min_iou=0.8) == 1.0
+    # Rounded, not rebuilt: scores of the matched boxes stay close.
+    assert abs(float(got.scores.max()) - float(ref.scores.max())) < 0.1
+
+
+def test_int8_is_refused_where_it_cannot_run(yolov3_tiny_dir: Path) -> None:
+    for runtime in ("onnxruntime", "opencv"):
+        with pytest.raises(
+            ValueError, match=f"int8 runs on OpenVINO only, not runtime '{runtime}'"
+        ):
+            DarknetDetector(yolov3_tiny_dir, runtime=runtime, precision="int8")  # type: ignore[arg-type]
+
+
+def test_other_runtimes_report_f32(yolov3_tiny_dir: Path) -> None:
+    assert DarknetDetector(yolov3_tiny_dir, runtime="opencv").precision == "f32"
+    assert DarknetDetector(yolov3_tiny_dir, runtime="onnxruntime").precision == "f32"
+    detector = DarknetDetector(yolov3_tiny_dir, runtime="openvino", precision="bf16")
+    assert detector.precision == "bf16"
