@@ -7,7 +7,9 @@ Usage:
 For each (input size, batch) it runs every backend/runtime's `detect` on batches of a
 real 1280x720 photo (Ultralytics' `bus.jpg` on a 16:9 canvas like a CCTV frame), after
 one warm-up call, in `--rounds` interleaved rounds of about `--seconds` each, and
-prints the best round's ms per frame and frames per second. Interleaving and the best
+prints the best round's ms per frame and frames per second. Rows name the runtime and
+the precision it computes in; OpenVINO runs the default INT8 model and, for
+comparison, the float model in bf16. Interleaving and the best
 round keep figures in one table comparable on a shared, noisy machine, where another
 process's burst would otherwise land on one runtime only; compare tables across runs
 only loosely. The last lines give the default's speed-up over OpenCV DNN.
@@ -30,7 +32,7 @@ import ultralytics  # noqa: E402
 
 from models import weights  # noqa: E402
 from models.darknet import DarknetDetector, fitted_input_shape  # noqa: E402
-from models.runtimes import available_runtimes, pick_runtime  # noqa: E402
+from models.runtimes import available_runtimes  # noqa: E402
 
 Detect = Callable[[list[np.ndarray], int], object]
 
@@ -64,12 +66,22 @@ def _sized(detect: Callable[[list[np.ndarray], list[int]], object]) -> Detect:
     return lambda frames, size: detect(frames, [size] * len(frames))
 
 
-def darknet_backends() -> dict[str, Detect]:
+def darknet_backends() -> tuple[dict[str, Detect], str]:
+    """Every runtime's default, and OpenVINO's float model too; also the default's name."""
     backends: dict[str, Detect] = {}
+    default = ""
     for runtime in available_runtimes():
         detector = DarknetDetector.from_registry("yolov3-tiny", runtime=runtime)  # type: ignore[arg-type]
-        backends[f"darknet/{runtime}"] = _sized(detector.detect)
-    return backends
+        name = f"darknet/{runtime} {detector.precision}"
+        backends[name] = _sized(detector.detect)
+        default = default or name  # available_runtimes() lists the default first
+        if runtime == "openvino":
+            # The float model, to show what quantising gains.
+            float_model = DarknetDetector.from_registry(
+                "yolov3-tiny", runtime="openvino", precision="bf16"
+            )
+            backends["darknet/openvino bf16"] = _sized(float_model.detect)
+    return backends, default
 
 
 def ultralytics_backends(model: str) -> dict[str, Detect]:
@@ -100,10 +112,9 @@ def main(argv: list[str] | None = None) -> int:
 
     weights.resolve("yolov3-tiny")  # fail early, naming the pull command
     frame = cctv_frame()
-    backends = darknet_backends()
+    backends, default = darknet_backends()
     if not args.no_ultralytics:
         backends.update(ultralytics_backends(args.ultralytics_model))
-    default = f"darknet/{pick_runtime('auto')}"
 
     for size in args.sizes:
         # Every darknet runtime gets this one letterboxed shape; none gets a square.
@@ -124,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:40} {size:>5} {batch:>5} {ms:>9.1f} {1000 / ms:>9.1f}", flush=True)
     for size in args.sizes:
         for batch in args.batches:
-            base = results.get(("darknet/opencv", size, batch))
+            base = results.get(("darknet/opencv f32", size, batch))
             ours = results.get((default, size, batch))
             if base and ours:
                 print(f"default {default} vs darknet/opencv @{size} b{batch}: {base / ours:.2f}x")
