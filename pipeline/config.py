@@ -1105,6 +1105,12 @@ class RetentionConfig(StrictModel):
     check_every_s: float = Field(
         default=3600, gt=0, le=86400, description="Seconds between the worker's retention runs."
     )
+    stuck_alert_every_s: float = Field(
+        default=6 * 3600,
+        ge=0,
+        description="While the disk stays nearly full with nothing left to delete, the critical "
+        "alert is repeated at most this often (a run that deletes evidence always alerts).",
+    )
 
 
 class AppConfig(StrictModel):

@@ -10,7 +10,8 @@ Two passes per run (`config.retention`):
    time with the free space measured again (real `statvfs`) after each, until
    there is room. Either way a system alert is raised (stored, and published on
    the `system-alerts` topic): `warning` when room was made, `critical` when
-   nothing more may be deleted and the disk is still nearly full.
+   nothing more may be deleted and the disk is still nearly full. A disk that
+   stays stuck like that is alerted again only every `stuck_alert_every_s`.
 
 Evidence of a violation under review (pending, or claimed by an officer) is never
 deleted, by either pass. Deleting marks the rows first (violation and evidence
@@ -185,6 +186,7 @@ class EvidenceRetention:
         self.clock = clock
         self._leftovers_checked = False
         self._retry: set[str] = set()  # package directories whose removal failed
+        self._stuck_alerted_at: datetime | None = None  # last "nothing more to delete" alert
 
     def run(self, *, dry_run: bool = False) -> RetentionReport:
         """One retention run: leftovers of earlier runs, the age pass, then the disk pass."""
@@ -290,6 +292,7 @@ class EvidenceRetention:
         report.space_before = report.space_after = space
         report.minimum_free = minimum_free(space, self.settings)
         if space.free >= report.minimum_free:
+            self._stuck_alerted_at = None  # room again: the next shortage is news
             return
         early: dict[str, datetime] = {status: now for status in self.settings.early_statuses}
         expected_free = space.free
@@ -314,6 +317,10 @@ class EvidenceRetention:
             report.space_after = DiskSpace(space.total, expected_free)
         self._alert(report, freed_here, now)
 
+    def _repeats_stuck_alert(self, now: datetime) -> bool:
+        last = self._stuck_alerted_at
+        return last is not None and (now - last).total_seconds() < self.settings.stuck_alert_every_s
+
     def _alert(self, report: RetentionReport, freed: int, now: datetime) -> None:
         before, after = report.space_before, report.space_after
         assert before is not None and after is not None
@@ -334,6 +341,13 @@ class EvidenceRetention:
         report.alert = message
         if report.dry_run:
             return
+        if short and count == 0 and self._repeats_stuck_alert(now):
+            # Nothing changed since the last alert: an operator paged every
+            # `check_every_s` about the same full disk stops reading the pages.
+            log.info("retention: %s (already alerted)", message)
+            return
+        if short:
+            self._stuck_alerted_at = now
         log.log(logging.CRITICAL if short else logging.WARNING, "retention: %s", message)
         with self.sessions.begin() as session:
             raise_system_alert(

@@ -315,6 +315,38 @@ def test_never_deletes_evidence_under_review_even_when_oldest_and_disk_full(
         assert alert.detail["free_bytes_after"] < alert.detail["minimum_free_bytes"]
 
 
+def test_a_disk_stuck_full_is_alerted_again_only_after_the_repeat_interval(
+    sessions: sessionmaker[Session], small_disk: Path
+) -> None:
+    add_violation(sessions, small_disk, days_ago=10, size=400 * KIB)  # pending: kept
+    fill(small_disk, leave_free=100 * KIB)
+    config = config_for(small_disk, min_free_bytes=3 * 1024 * KIB, stuck_alert_every_s=6 * 3600)
+    now = [NOW]
+    job = EvidenceRetention(config, sessions, clock=lambda: now[0])
+
+    def stored_alerts() -> list[datetime]:
+        with sessions() as session:
+            return [a.at.replace(tzinfo=UTC) for a in session.scalars(select(SystemAlert))]
+
+    reports = []
+    for hours in (0, 1, 5, 7):  # hourly runs, as the worker does by default
+        now[0] = NOW + timedelta(hours=hours)
+        reports.append(job.run())
+    # Every run still finds the disk stuck and says so in its report...
+    assert all(r.alert and "nothing more may be deleted" in r.alert for r in reports)
+    # ...but only the first run and the first one past the interval store an alert.
+    assert stored_alerts() == [NOW, NOW + timedelta(hours=7)]
+
+    # Once there is room again, the next shortage is alerted at once.
+    (small_disk / "_filler.bin").unlink()
+    now[0] = NOW + timedelta(hours=8)
+    assert job.run().alert is None
+    fill(small_disk, leave_free=100 * KIB)
+    now[0] = NOW + timedelta(hours=9)
+    job.run()
+    assert stored_alerts()[-1] == NOW + timedelta(hours=9)
+
+
 def test_a_claim_taken_after_listing_wins(
     sessions: sessionmaker[Session], small_disk: Path
 ) -> None:
