@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 MANIFEST = "manifest.json"
+_BAR_MARGIN = 8  # pixels left and right of the data bar's text
 MANIFEST_SCHEMA_VERSION = 2
 _JPEG_QUALITY = 95
 
@@ -128,15 +129,19 @@ def annotate_overview(
         cv2.line(out, (int(ax), int(ay)), (int(bx), int(by)), (0, 255, 255), 2)
     _draw_lane_and_path(out, camera, candidate)
     _draw_zone_and_riders(out, camera, candidate)
-    lines = data_bar_lines(camera, candidate, signal, offence_utc)
     scale = max(0.4, min(0.7, out.shape[1] / 1600))
+    lines = [
+        wrapped
+        for line in data_bar_lines(camera, candidate, signal, offence_utc)
+        for wrapped in wrap_to_width(line, out.shape[1] - 2 * _BAR_MARGIN, scale)
+    ]
     step = int(40 * scale) + 4
     bar = np.zeros((step * len(lines) + 8, out.shape[1], 3), dtype=np.uint8)
     for row, text in enumerate(lines):
         cv2.putText(
             bar,
             text,
-            (8, step - 4 + step * row),
+            (_BAR_MARGIN, step - 4 + step * row),
             cv2.FONT_HERSHEY_SIMPLEX,
             scale,
             (255, 255, 255),
@@ -144,6 +149,32 @@ def annotate_overview(
             cv2.LINE_AA,
         )
     return np.vstack([out, bar])
+
+
+def wrap_to_width(text: str, width: int, scale: float) -> list[str]:
+    """Split `text` at spaces into lines no wider than `width` pixels in the data bar's
+    font; a single word wider than that is cut, so nothing runs off the image."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and _text_width(candidate, scale) > width:
+            lines.append(current)
+            candidate = word
+        while _text_width(candidate, scale) > width and len(candidate) > 1:
+            cut = len(candidate) - 1
+            while cut > 1 and _text_width(candidate[:cut], scale) > width:
+                cut -= 1
+            lines.append(candidate[:cut])
+            candidate = candidate[cut:]
+        current = candidate
+    lines.append(current)
+    return lines
+
+
+def _text_width(text: str, scale: float) -> int:
+    (width, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    return int(width)
 
 
 def _draw_lane_and_path(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import cv2
 import numpy as np
 
 from pipeline.config import CameraConfig
-from pipeline.evidence import annotate_overview
+from pipeline.evidence import annotate_overview, data_bar_lines, wrap_to_width
 from pipeline.rules.base import ViolationCandidate
 from pipeline.track_history import TrackPoint
 
@@ -57,3 +58,23 @@ def test_the_riders_are_boxed() -> None:
     out = annotate_overview(image, CAMERA, candidate("overloaded_motorbike", riders), None, WHEN)
     assert changed(out, 100, 120) and changed(out, 210, 120)
     assert not changed(out, 125, 120)  # inside a rider's box, nothing is painted over
+
+
+def test_a_long_data_bar_line_wraps_inside_a_narrow_image() -> None:
+    image = np.zeros((240, 320, 3), np.uint8)
+    riders = {"rider_boxes": [[100.0, 50.0, 150.0, 200.0]] * 4, "riders": 4}
+    wide = annotate_overview(np.zeros((240, 1600, 3), np.uint8), CAMERA, candidate(
+        "overloaded_motorbike", riders), None, WHEN)  # fmt: skip
+    narrow = annotate_overview(image, CAMERA, candidate("overloaded_motorbike", riders), None, WHEN)
+    # The narrow picture's bar takes more rows: its lines were wrapped, not clipped.
+    assert narrow.shape[0] - 240 > wide.shape[0] - 240
+    for line in data_bar_lines(CAMERA, candidate("overloaded_motorbike", riders), None, WHEN):
+        for wrapped in wrap_to_width(line, 320 - 16, 0.4):
+            assert (
+                wrapped and cv2.getTextSize(wrapped, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)[0][0] <= 304
+            )
+    # No text is lost: the wrapped pieces put back together give the line.
+    words = (
+        "rider_boxes=[[100.0, 50.0, 150.0, 200.0]] riders=4 averyveryverylongwordthatcannotfit" * 2
+    )
+    assert "".join(wrap_to_width(words, 100, 0.4)).replace(" ", "") == words.replace(" ", "")
