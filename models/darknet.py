@@ -106,8 +106,8 @@ class DarknetDetector:
                 The ONNX runtimes convert the model on first use (a few seconds, with
                 PyTorch) and reuse the conversion afterwards.
             precision: With OpenVINO: `auto` or `int8` run an INT8 model quantised once
-                on this machine (`models.quantization`; about 1.6x faster than bf16 and
-                2.5x OpenCV DNN at 640, keeping 95-100 % of the f32 boxes), `bf16` the
+                on this machine (`models.quantization`; about 1.4x faster than bf16 and
+                2.5-3x OpenCV DNN at 640, keeping 95-100 % of the f32 boxes), `bf16` the
                 float model in bf16 where the CPU has native bf16 (about 1.8x faster than
                 f32), `f32` the exact float model. `auto` falls back to OpenVINO's own
                 choice (bf16 or f32) if quantising fails. ONNX Runtime and OpenCV DNN

@@ -4,14 +4,14 @@ Post-training quantisation with NNCF: activations' ranges are measured on a fixe
 of calibration frames, weights and activations of the convolutions become INT8, and
 OpenVINO runs them on the CPU's integer dot-product units (AVX512-VNNI here), which
 do twice the multiply-adds per instruction of bf16. On yolov3-tiny at 640x384 that
-is the difference between 1.7x and over 2.5x OpenCV DNN's speed (`bench/detect.py`).
+is the difference between 1.7x and 2.5-3x OpenCV DNN's speed (`bench/detect.py`).
 
 Two convolutions stay in floating point: the first, which reads the image itself
 (its 3 input channels cost little but rounding them cost the most boxes), and each
 output head, whose raw values are the boxes and scores. With both kept, the INT8
-model found 95-100 % of the f32 model's boxes on city CCTV and 99.7-100 % of those
-scored 0.4 or more (bf16: 98-100 %); quantising them as well lost 13 % of the boxes
-on the busiest clip.
+model found 95-100 % of the f32 model's boxes on city CCTV and 99.5-100 % of those
+scored 0.4 or more (bf16: 98-100 %; `bench/precision_agreement.py`); quantising
+them as well lost 13 % of the boxes on the busiest clip.
 
 The calibration frames are real photos that ship with installed packages
 (Ultralytics' and scikit-image's sample images: a bus, people, motorbikes, cars),
