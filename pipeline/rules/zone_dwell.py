@@ -127,11 +127,15 @@ class ZoneDwell:
         if any(_distance(p.anchor, position) > radius for p in recent):
             return None  # moving: at most passing a parked vehicle
         # A track that drove here is a vehicle of its own, unless it is a second box
-        # on the vehicle of a stay seen on this very frame; one that appeared here is
-        # a tracker id switch or the vehicle coming back from behind a bus.
+        # on the vehicle of a stay that is still being seen (on this frame, or since
+        # this track's previous sighting: tracks are checked in no particular order);
+        # one that appeared here is a tracker id switch or the vehicle coming back
+        # from behind a bus.
         appeared_here = _distance(track.points[0].anchor, position) <= radius
+        previous_t = track.points[-2].t if len(track.points) > 1 else track.last.t
         for stay in self._stays:
-            if not appeared_here and id(stay) not in updated:
+            live = id(stay) in updated or stay.last.t >= previous_t
+            if not appeared_here and not live:
                 continue
             if _overlap(track.last.box, stay.box) >= SAME_VEHICLE_OVERLAP:
                 stay.track_centres[track.track_id] = position

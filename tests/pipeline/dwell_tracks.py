@@ -51,10 +51,12 @@ def drive(
     classes: dict[int, str] | None = None,
     width: float = 200.0,
     widths: dict[int, float] | None = None,
+    settled_from: dict[int, int] | None = None,
 ) -> list[ViolationCandidate]:
     """Feed the rule one frame per index; each track's anchor is given per frame.
 
-    Boxes are `width` wide (or `widths[track]`) and 0.6 times as high.
+    Boxes are `width` wide (or `widths[track]`) and 0.6 times as high. A track in
+    `settled_from` has an unsettled class before that frame index.
     """
     history = TrackHistory(forget_s=120.0)
     found = []
@@ -77,6 +79,7 @@ def drive(
                 for w in [(widths or {}).get(tid, width)]
             ],
             classes=[(classes or {}).get(tid, "car") for tid in live],
+            settled=[i >= (settled_from or {}).get(tid, 0) for tid in live],
         )
         found.extend(rule.check(FrameContext("cam", i, t, IMAGE, seen, {})))
     return found

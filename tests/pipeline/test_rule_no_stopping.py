@@ -128,6 +128,16 @@ def test_a_second_box_on_part_of_the_vehicle_is_the_same_stay() -> None:
     assert found[0].measurements["track_ids"] == [1, 2]
 
 
+def test_a_second_box_whose_class_settles_later_joins_the_stay() -> None:
+    # The whole pickup's track comes first on each frame but its class settles only
+    # after the cab's track has opened the stay: it is still the same vehicle.
+    found = drive(
+        rule(), {1: parked(), 2: parked()}, widths={2: 90.0}, settled_from={1: ARRIVE + 25}
+    )
+    assert len(found) == 1
+    assert sorted(found[0].measurements["track_ids"]) == [1, 2]
+
+
 def test_a_vehicle_passing_in_front_neither_joins_nor_ends_the_stay() -> None:
     passing: list[Sighting] = [(-100.0 + 25.0 * i, 650.0) for i in range(60)]
     found = drive(rule(), {1: parked(stay_frames=200), 2: [None] * 60 + passing})
