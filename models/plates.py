@@ -19,11 +19,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
+from models import weights
 from models.plate_text import normalise_plate
 
 log = logging.getLogger(__name__)
@@ -80,13 +82,29 @@ def split_lines(plate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class PlateOcr:
-    """RapidOCR recognition only, on line images."""
+    """RapidOCR recognition only, on line images.
+
+    Attributes:
+        name: The recognition model's file name without suffix, for evidence.
+        model_sha256: Its SHA-256, so a manifest says exactly which model read the
+            plate (None if RapidOCR's bundled model could not be identified).
+    """
+
+    runtime = "onnxruntime"  # RapidOCR's default engine, in f32
+    precision = "f32"
 
     def __init__(self) -> None:
         from rapidocr import RapidOCR
 
-        # Recognition only; its bundled PP-OCR ONNX models, nothing fetched.
-        self._engine = RapidOCR(params={"Global.log_level": "error"})
+        # Recognition only; its bundled PP-OCR ONNX model, named explicitly so that
+        # evidence can record which file read the plate. Nothing is fetched.
+        params: dict[str, Any] = {"Global.log_level": "error"}
+        model = _bundled_recognition_model()
+        if model is not None:
+            params["Rec.model_path"] = str(model)
+        self.name = model.stem if model is not None else "rapidocr-default-rec"
+        self.model_sha256 = weights.file_sha256(model) if model is not None else None
+        self._engine = RapidOCR(params=params)
 
     def read_line(self, image: np.ndarray) -> tuple[str, float]:
         """Read one line of text; ('', 0.0) when nothing is recognised."""
@@ -101,6 +119,14 @@ class PlateOcr:
         if not texts:
             return "", 0.0
         return str(texts[0]), float(scores[0])
+
+
+def _bundled_recognition_model() -> Path | None:
+    """The one recognition model RapidOCR ships in its package, if exactly one."""
+    import rapidocr
+
+    found = sorted((Path(rapidocr.__file__).parent / "models").glob("*_rec_*.onnx"))
+    return found[0] if len(found) == 1 else None
 
 
 class PlateReader:

@@ -110,6 +110,7 @@ class ViolationRecorder:
                     "name": getattr(plate_model, "name", None),
                     "sha256": getattr(plate_model, "model_sha256", None),
                 },
+                "ocr_model": _model_block(self.plates.ocr),
             }
             images["plate_crop"] = ("plate_crop.jpg", plate.crop)
         # The package waits for the clip's last second (on this background thread, never

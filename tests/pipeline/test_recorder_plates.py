@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import rapidocr
 import ultralytics
 from sqlalchemy import select
 
@@ -20,6 +21,7 @@ from pipeline.config import AppConfig, parse_config
 from pipeline.recorder import ViolationRecorder
 from pipeline.rules.base import ViolationCandidate
 from pipeline.store.db import open_database
+from pipeline.store.hashing import sha256_file
 from pipeline.store.models import Violation
 from pipeline.store.repository import register_cameras
 from pipeline.track_history import TrackPoint
@@ -94,6 +96,9 @@ def test_plate_is_stored_with_its_crop(
         assert (package / "plate_crop.jpg").is_file()
         assert manifest["plate"]["text"] == PLATE
         assert manifest["plate"]["model"]["name"] == "plate-yolov8n"
+        ocr = manifest["plate"]["ocr_model"]
+        model_file = next((Path(rapidocr.__file__).parent / "models").glob(f"{ocr['name']}.onnx"))
+        assert ocr["sha256"] == sha256_file(model_file)
         assert "plate_crop.jpg" in json.dumps(manifest["files"])
     else:
         assert row.plate is None and row.plate_confidence is None
