@@ -11,27 +11,10 @@ import pytest
 from models import weights
 from models.darknet import DarknetDetector, converted_onnx
 from models.darknet_net import decode_heads, heads_of
-from models.detections import Detections
 from models.runtimes import ONNX_RUNTIMES, available_runtimes, open_session, pick_runtime
+from tests.models.box_matching import matched_share
 
 PHOTOS = ["bus_image", "motorcycle_image", "dog_image"]
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
-    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union)
-
-
-def _matched(ref: Detections, got: Detections, min_iou: float) -> float:
-    """Fraction of `ref`'s boxes that `got` has, same class, overlapping >= min_iou."""
-    hits = 0
-    for box, cls in zip(ref.xyxy, ref.class_ids, strict=True):
-        same = got.xyxy[got.class_ids == cls]
-        hits += any(_iou(box, other) >= min_iou for other in same)
-    return hits / max(1, len(ref))
 
 
 @pytest.fixture(scope="module")
@@ -98,14 +81,14 @@ def test_default_precision_finds_what_opencv_finds(
     request: pytest.FixtureRequest,
     photo: str,
 ) -> None:
-    # bf16 on CPUs that have it: scores move a little, so a box near the threshold
-    # may come or go, but the confident ones stay put.
+    # The default is INT8 on OpenVINO (with bf16 where the CPU has it): scores move a
+    # little, so a box near the threshold may come or go, but the confident ones stay put.
     image: np.ndarray = request.getfixturevalue(photo)
     [ref] = opencv_detector.detect([image])
     [got] = DarknetDetector(yolov3_tiny_dir).detect([image])
     confident = ref.select(ref.scores >= 0.4)
     assert len(confident) > 0
-    assert _matched(confident, got, min_iou=0.9) == 1.0
+    assert matched_share(confident, got, min_iou=0.9) == 1.0
 
 
 def test_conversion_is_cached_by_the_weights_hash(yolov3_tiny_dir: Path) -> None:

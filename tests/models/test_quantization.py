@@ -11,8 +11,8 @@ import pytest
 
 from models import weights
 from models.darknet import DarknetDetector, converted_onnx
-from models.detections import Detections
 from models.quantization import calibration_frames, float_convolutions, quantized_model
+from tests.models.box_matching import matched_share
 
 PHOTOS = ["bus_image", "motorcycle_image", "dog_image"]
 
@@ -91,19 +91,6 @@ def test_quantisation_is_done_once_and_cached_beside_the_onnx(
     )
 
 
-def _matched(ref: Detections, got: Detections, min_iou: float) -> float:
-    hits = 0
-    for box, cls in zip(ref.xyxy, ref.class_ids, strict=True):
-        same = got.xyxy[got.class_ids == cls]
-        if len(same):
-            tl = np.maximum(same[:, :2], box[:2])
-            br = np.minimum(same[:, 2:], box[2:])
-            inter = np.clip(br - tl, 0, None).prod(axis=1)
-            union = (box[2:] - box[:2]).prod() + (same[:, 2:] - same[:, :2]).prod(axis=1) - inter
-            hits += bool((inter / union >= min_iou).any())
-    return hits / max(1, len(ref))
-
-
 @pytest.mark.parametrize("photo", PHOTOS)
 def test_int8_finds_the_confident_boxes_f32_finds(
     int8_detector: DarknetDetector,
@@ -116,7 +103,7 @@ def test_int8_finds_the_confident_boxes_f32_finds(
     [got] = int8_detector.detect([image])
     confident = ref.select(ref.scores >= 0.4)
     assert len(confident) > 0
-    assert _matched(confident, got, min_iou=0.8) == 1.0
+    assert matched_share(confident, got, min_iou=0.8) == 1.0
     # Rounded, not rebuilt: scores of the matched boxes stay close.
     assert abs(float(got.scores.max()) - float(ref.scores.max())) < 0.1
 
