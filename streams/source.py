@@ -300,6 +300,12 @@ class StreamSource:
         options: dict[str, str] = {}
         if urlsplit(self.url).scheme.lower() in {"rtsp", "rtsps"}:
             options["rtsp_transport"] = self._rtsp_transport
+            # FFmpeg otherwise reads about 2 s of frames to estimate the frame rate
+            # (which the SDP and our own timestamps give anyway) and then hands them
+            # over at once: a live source would drop them all as stale, and every
+            # start or reconnect would take 2 s longer and look like analysis falling
+            # behind. Codec parameters are still probed as usual.
+            options["fpsprobesize"] = "0"
         try:
             return av.open(self.url, mode="r", options=options, timeout=self._timeouts)
         except av.ExitError as exc:

@@ -171,3 +171,19 @@ def test_reason_hides_the_password(thread_errors: list[BaseException | None]) ->
         wait_until(lambda: source.stats.state is SourceState.OFFLINE, timeout=3.0)
         reason = source.stats.reason
     assert "secret" not in reason
+
+
+def test_a_live_rtsp_source_starts_without_a_backlog_to_drop(
+    rtsp_server_factory: RtspServerFactory, clip: Path
+) -> None:
+    # FFmpeg probes an RTSP stream's frame rate over its first seconds of frames and
+    # then hands them over at once; a live source keeps only the newest, so a camera
+    # would start by dropping those seconds (and read as "analysis behind").
+    server = rtsp_server_factory({"/cam1": clip}, loop=True)
+    with _source(server.url("/cam1"), analysis_fps=10) as source:
+        for _ in range(15):
+            frame = source.read(timeout=5.0)
+            assert frame is not None
+            time.sleep(0.03)  # analysis well within the 100 ms a frame allows
+        stats = source.stats
+    assert stats.dropped <= 2, stats
