@@ -186,4 +186,4 @@ def test_a_live_rtsp_source_starts_without_a_backlog_to_drop(
             assert frame is not None
             time.sleep(0.03)  # analysis well within the 100 ms a frame allows
         stats = source.stats
-    assert stats.dropped <= 2, stats
+    assert stats.dropped <= 3, stats  # a probing backlog drops 9 here, 17+ in the demo
