@@ -25,26 +25,17 @@ import numpy as np
 from models.darknet import DarknetDetector
 from models.detections import Detections
 from models.runtimes import Precision
+from pipeline.scenario.groundtruth import iou
 
 PRECISIONS: tuple[Precision, ...] = ("f32", "bf16", "int8")
 
 
-def _pairwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
-    area_a = (a[:, 2:] - a[:, :2]).prod(axis=1)
-    area_b = (b[:, 2:] - b[:, :2]).prod(axis=1)
-    return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9)  # type: ignore[no-any-return]
-
-
 def found_in(reference: Detections, other: Detections, min_iou: float = 0.5) -> int:
     """How many of `reference`'s boxes `other` has too (same class, IoU >= min_iou)."""
-    if len(reference) == 0 or len(other) == 0:
-        return 0
-    same = _pairwise_iou(reference.xyxy, other.xyxy) >= min_iou
-    same &= reference.class_ids[:, None] == other.class_ids[None, :]
-    return int(same.any(axis=1).sum())
+    return sum(
+        bool((iou(box, other.xyxy[other.class_ids == cls]) >= min_iou).any())
+        for box, cls in zip(reference.xyxy, reference.class_ids, strict=True)
+    )
 
 
 def read_frames(video: Path, every: int, limit: int) -> list[np.ndarray]:

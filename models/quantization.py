@@ -23,7 +23,6 @@ beside the ONNX conversion, keyed by the ONNX file's hash and `RECIPE`.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import sys
@@ -34,6 +33,8 @@ from typing import Any
 
 import cv2
 import numpy as np
+
+from models import weights
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def quantized_model(
     Raises:
         QuantizationError: NNCF is not installed or calibration frames are missing.
     """
-    onnx_sha = hashlib.sha256(onnx_path.read_bytes()).hexdigest()[:16]
+    onnx_sha = weights.file_sha256(onnx_path)[:16]
     target = onnx_path.with_name(f"{onnx_path.stem}-int8-{onnx_sha}-r{RECIPE}.xml")
     if target.is_file() and target.with_suffix(".bin").is_file():
         return target

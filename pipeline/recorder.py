@@ -106,10 +106,7 @@ class ViolationRecorder:
                 "text": plate.text,
                 "confidence": round(plate.confidence, 4),
                 "box_in_vehicle_crop": [round(v, 1) for v in plate.box],
-                "model": {
-                    "name": getattr(plate_model, "name", None),
-                    "sha256": getattr(plate_model, "model_sha256", None),
-                },
+                "model": _model_block(plate_model),
                 "ocr_model": _model_block(self.plates.ocr),
             }
             images["plate_crop"] = ("plate_crop.jpg", plate.crop)

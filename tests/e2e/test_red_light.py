@@ -4,11 +4,9 @@ evidence and Kafka; and `trafficcam eval` on the same scenario.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,9 +21,8 @@ from pipeline.events import consume_records, validate_event
 from pipeline.scenario import ScenarioFiles, generate
 from pipeline.store.db import open_database
 from pipeline.store.models import EvidenceItem, OutboxEvent, Violation
+from tests.e2e.eval_cli import TRAFFICCAM, eval_report
 from tests.fixtures.rtsp import RtspServerFactory
-
-TRAFFICCAM = [sys.executable, "-m", "pipeline.cli"]
 
 
 @pytest.fixture(scope="module")
@@ -50,24 +47,7 @@ def wait_for(predicate: Any, timeout: float, what: str) -> None:
 
 
 def test_eval_finds_every_red_light_violation_and_nothing_else(red_light: ScenarioFiles) -> None:
-    result = subprocess.run(
-        [
-            *TRAFFICCAM,
-            "eval",
-            "--config",
-            str(red_light.config),
-            "--video",
-            str(red_light.video),
-            "--truth",
-            str(red_light.truth),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = eval_report(red_light)
     truth = load_truth(red_light.truth)
     assert report["rules"]["red_light"] == {
         "tp": len(truth.violations),

@@ -7,17 +7,11 @@ red_light has its own, wider end-to-end test (RTSP, Kafka, review) in test_red_l
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from typing import Any
-
 import pytest
 
 from pipeline.evaluate import load_truth
 from pipeline.scenario import generate
-
-TRAFFICCAM = [sys.executable, "-m", "pipeline.cli"]
+from tests.e2e.eval_cli import eval_report
 
 # scenario (= rule type), offences staged, frames in the video
 SCENES = [
@@ -36,24 +30,7 @@ def test_eval_finds_the_staged_offences_and_no_look_alike(
     rule: str, offences: int, frames: int, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     files = generate(rule, tmp_path_factory.mktemp(rule), write_boxes=False)
-    result = subprocess.run(
-        [
-            *TRAFFICCAM,
-            "eval",
-            "--config",
-            str(files.config),
-            "--video",
-            str(files.video),
-            "--truth",
-            str(files.truth),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    report = eval_report(files)
     scores = report["rules"][rule]
     assert scores["tp"] + scores["fn"] == len(load_truth(files.truth).violations) == offences
     assert scores["precision"] >= 0.9, scores
