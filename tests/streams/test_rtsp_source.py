@@ -109,8 +109,15 @@ def test_rtsp_outage_goes_offline_and_recovers_on_the_same_port(
 
     assert went_offline < 2 * READ_TIMEOUT_S and came_back < 5.0
     assert stats.reconnects >= 1
-    assert after[0].pts > before[-1].pts + 2.0  # stream time kept pace with the outage
-    assert after[0].seq > before[-1].seq
+    # The frame decoded just before the kill may still wait in the latest-frame
+    # slot; it is a real frame and is delivered. Every frame after it comes from
+    # the restarted stream, whose time kept pace with the outage.
+    pre_outage = [f for f in after if f.pts < before[-1].pts + 1.0]
+    assert len(pre_outage) <= 1
+    resumed = after[len(pre_outage) :]
+    assert resumed[0].pts > before[-1].pts + 2.0
+    seqs = [f.seq for f in before + after]
+    assert all(b > a for a, b in zip(seqs, seqs[1:], strict=False))
     assert thread_errors == []
 
 
