@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 from pathlib import Path
 
 import gi
@@ -53,6 +54,7 @@ _LIVE_TEST_PIPELINE = (
 )
 
 _SEEK_START = 0
+_SEGMENT_WAIT_S = 5.0
 
 
 class LoopingMedia(GstRtspServer.RTSPMedia):
@@ -74,6 +76,27 @@ class LoopingMedia(GstRtspServer.RTSPMedia):
         # Turn the (flushing) preroll position into a segment so the end of the
         # file posts SEGMENT_DONE.
         self._segment_seek(Gst.SeekFlags.SEGMENT | Gst.SeekFlags.FLUSH)
+        self._wait_for_segment()
+
+    def _wait_for_segment(self) -> None:
+        # The flushing seek clears the stream's segment until the demuxer sends
+        # the new one. A PLAY answered in that gap trips an assertion in
+        # gst-rtsp-server 1.22 (gst_rtsp_media_get_rates finds a stream without
+        # rates) and aborts the whole server; on a loaded machine about one
+        # connection in 40 hit it. This runs before the DESCRIBE reply, so
+        # holding it here keeps the client's PLAY out of the gap.
+        pay = self.get_element().get_by_name("pay0")
+        pad = pay.get_static_pad("src") if pay is not None else None
+        if pad is None:
+            return
+        # Wait on the RTP bin's input pad: it gets the segment after the payloader.
+        pad = pad.get_peer() or pad
+        deadline = time.monotonic() + _SEGMENT_WAIT_S
+        while pad.get_sticky_event(Gst.EventType.SEGMENT, 0) is None:
+            if time.monotonic() > deadline:
+                print("WARNING segment not restored after the loop seek", file=sys.stderr)
+                return
+            time.sleep(0.005)
 
     def _segment_seek(self, flags: Gst.SeekFlags) -> None:
         # Sent to the demuxer itself: a seek sent to the pipeline travels up from

@@ -99,11 +99,18 @@ class Watch:
         return self.last
 
     def until(self, state: HealthState, timeout: float, problem: str = "") -> float:
-        return wait_until(
-            lambda: (s := self.sample()).state is state and problem in s.reason,
-            timeout=timeout,
-            interval=0.2,
-        )
+        seen: list[tuple[str, str]] = []
+
+        def reached() -> bool:
+            health = self.sample()
+            if not seen or seen[-1] != (health.state.value, health.reason):
+                seen.append((health.state.value, health.reason))
+            return health.state is state and problem in health.reason
+
+        try:
+            return wait_until(reached, timeout=timeout, interval=0.2)
+        except AssertionError as missed:
+            raise AssertionError(f"{missed}; states seen: {seen}") from None
 
 
 @pytest.fixture

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import av
 import pytest
 
 from streams.rtsp_launcher import RtspServerError, rtsp_server_available, start_rtsp_server
 from streams.source import is_network_url, redact_url
 from tests.fixtures.rtsp import RtspServerFactory, VideoFactory
+
+# fpsprobesize=0: FFmpeg would otherwise read ~2 s of every stream to guess its rate.
+CLIENT_OPTIONS = {"rtsp_transport": "tcp", "fpsprobesize": "0"}
 
 
 def _alive(pid: int) -> bool:
@@ -72,3 +76,16 @@ def test_network_urls_are_told_from_files(url: str, network: bool) -> None:
 )
 def test_redact_url(url: str, redacted: str) -> None:
     assert redact_url(url) == redacted
+
+
+def test_looping_mount_survives_many_clients_in_a_row(
+    rtsp_server_factory: RtspServerFactory, h264_mp4_factory: VideoFactory
+) -> None:
+    # Every client of a looping mount gets a pipeline that seeks at preparation;
+    # a PLAY answered before that seek settled used to abort the whole server.
+    server = rtsp_server_factory({"/cam1": h264_mp4_factory(seconds=1)}, loop=True)
+    for client in range(30):
+        with av.open(server.url("/cam1"), options=CLIENT_OPTIONS, timeout=5) as stream:
+            frame = next(stream.decode(video=0))
+        assert frame.width == 320, f"client {client}"
+        assert server.running(), f"the server died after client {client}:\n{server.output}"
