@@ -13,3 +13,14 @@ def matched_share(ref: Detections, got: Detections, min_iou: float) -> float:
         for box, cls in zip(ref.xyxy, ref.class_ids, strict=True)
     )
     return hits / max(1, len(ref))
+
+
+CONFIDENT_SCORE = 0.4
+"""Boxes this sure are far from any threshold: a faster runtime must keep every one."""
+
+
+def assert_keeps_confident_boxes(ref: Detections, got: Detections, min_iou: float) -> None:
+    """`got` has every box `ref` scored >= CONFIDENT_SCORE (and `ref` has some)."""
+    confident = ref.select(ref.scores >= CONFIDENT_SCORE)
+    assert len(confident) > 0, "the reference found nothing confident to compare"
+    assert matched_share(confident, got, min_iou) == 1.0
