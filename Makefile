@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # browser for UI tests, PostgreSQL for the store tests.
 APT_PACKAGES := gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly python3-gst-1.0 python3-gi \
-	chromium postgresql
+	gstreamer1.0-x chromium postgresql
 
 # Chart.js draws the analysts' charts. Its MIT licence allows shipping the minified
 # file, so it is committed (the wheel and offline machines need no npm); `make static`
