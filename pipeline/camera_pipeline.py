@@ -7,6 +7,7 @@ never sees another camera's tracks and one camera's failure stays its own.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -27,6 +28,8 @@ from pipeline.track_history import Box, TrackHistory
 from streams.frame import Frame
 
 VEHICLE_CLASSES = frozenset({"car", "motorbike", "bus", "truck", "bicycle"})
+SignalLog = Callable[[str, float, Mapping[str, SignalState]], None]
+"""Called with (camera id, stream time, each head's state) for every analysed frame."""
 _RECENT_FRAMES_S = 5.0
 
 
@@ -56,6 +59,7 @@ class CameraPipeline:
         signal_feed: ControllerFeed | None = None,
         tracker: TrackerConfig | None = None,
         plates: PlatesConfig | None = None,
+        signal_log: SignalLog | None = None,
     ) -> None:
         """Args:
         camera: The camera's config.
@@ -63,6 +67,8 @@ class CameraPipeline:
         tracker: The app-wide tracker settings; the camera's own `tracker` wins.
         plates: Plate settings; when given and enabled, each track's best crops are
             kept for its plate read.
+        signal_log: Optional recorder of every analysed frame's signal states (accuracy
+            runs compare them with labelled timelines); off by default.
         """
         self.camera = camera
         tracking = camera.tracker or tracker or ByteTrackConfig()
@@ -71,6 +77,7 @@ class CameraPipeline:
         )
         # Each head's phase from its image, its controller's feed, or both (per its `source`).
         self.signals = CameraSignals(camera, signal_feed)
+        self.signal_log = signal_log
         self.history = TrackHistory()
         self.geometry = SceneGeometry(camera.scene, camera.timezone)
         self.rules: list[Rule] = build_rules(camera, self.geometry)
@@ -89,6 +96,8 @@ class CameraPipeline:
         self.frames_processed += 1
         self._remember(frame)
         signal_states = self.signals.update(frame)
+        if self.signal_log is not None:
+            self.signal_log(self.camera.id, frame.pts, signal_states)
         vehicles = detections.select(
             np.array([name in VEHICLE_CLASSES for name in detections.class_names], dtype=bool)
         )

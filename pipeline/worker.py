@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from models.detector import Detector
-from pipeline.camera_pipeline import CameraPipeline, Finding
+from pipeline.camera_pipeline import CameraPipeline, Finding, SignalLog
 from pipeline.clips import CLIPS_DIR, clear_stale_clips, request_clip
 from pipeline.config import AppConfig, CameraConfig
 from pipeline.health import HealthMonitor
@@ -124,6 +124,7 @@ class Worker:
         health: HealthMonitor | None = None,
         clips: bool = False,
         signal_feed: ControllerFeed | None = None,
+        signal_log: SignalLog | None = None,
     ) -> None:
         self.config = config
         # Controllers' phase changes for heads that take them; followed while running.
@@ -142,7 +143,12 @@ class Worker:
         self.health = health
         self.pipelines = {
             camera.id: CameraPipeline(
-                camera, tracker=config.tracker, signal_feed=signal_feed, plates=config.plates
+                camera,
+                tracker=config.tracker,
+                signal_feed=signal_feed,
+                plates=config.plates,
+                # Every analysed frame's signal states, for accuracy runs; off by default.
+                signal_log=signal_log,
             )
             for camera in config.cameras
         }
