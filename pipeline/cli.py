@@ -155,23 +155,16 @@ def build_plate_reader(config: AppConfig) -> Any:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from pipeline.evaluate import Prediction, config_for_video, load_truth, score
-    from pipeline.worker import CollectingSink, Worker
+    from pipeline.evaluate import config_for_video, load_truth, run_clip, score
 
+    if args.suite:
+        return _eval_suite(args)
+    if not args.config or not args.video:
+        raise CommandError("eval needs --config and --video (or --suite LABELS_DIR)")
     config = config_for_video(load_config(args.config), Path(args.video))
     truth = load_truth(Path(args.truth)) if args.truth else None
-    sink = CollectingSink()
-    stats = Worker(config, build_detector(config), sink).run()
-    predictions = [
-        Prediction(
-            f.candidate.rule_type,
-            f.candidate.offence_t,
-            f.candidate.vehicle_class,
-            f.candidate.explanation,
-            f.candidate.track_id,
-        )
-        for f in sink.findings
-    ]
+    stats = run_clip(config, build_detector(config))
+    predictions = stats.predictions
     # Without a truth file (a real clip nobody has labelled) there is nothing to
     # score: the findings are listed for a person to check by eye.
     scores = score(predictions, truth) if truth is not None else {}
@@ -203,6 +196,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 print(line)
         for p in sorted(predictions, key=lambda p: p.t):
             print(f"  predicted {p.rule} {p.vehicle} at {p.t:.2f} s: {p.explanation}")
+    return 0
+
+
+def _eval_suite(args: argparse.Namespace) -> int:
+    """`eval --suite`: every labelled clip with its config, per clip and in total."""
+    from pipeline.eval_suite import run_suite
+
+    result = run_suite(Path(args.suite), Path(args.configs), build_detector)
+    if args.json:
+        print(json.dumps(result.as_dict()))
+    else:
+        for line in result.report_lines():
+            print(line)
     return 0
 
 
@@ -632,8 +638,20 @@ def build_parser() -> argparse.ArgumentParser:
     scenario.set_defaults(func=cmd_scenario)
 
     evaluate = sub.add_parser("eval", help="measure precision/recall on a video with truth")
-    evaluate.add_argument("--config", required=True)
-    evaluate.add_argument("--video", required=True)
+    evaluate.add_argument("--config", help="camera config (with --video)")
+    evaluate.add_argument("--video", help="video to run the config's first camera on")
+    evaluate.add_argument(
+        "--suite",
+        metavar="LABELS_DIR",
+        help="score every labelled clip in LABELS_DIR (NAME.yaml with NAME.truth.yaml) "
+        "with its config from --configs",
+    )
+    evaluate.add_argument(
+        "--configs",
+        default="examples/footage",
+        help="with --suite: folder of configs, matched to clips by their first camera's "
+        "source file name (default examples/footage)",
+    )
     evaluate.add_argument(
         "--truth", help="truth file; without one the findings are only listed, not scored"
     )

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.config import AppConfig, ConfigError
+
+if TYPE_CHECKING:
+    from models.detector import Detector
+    from pipeline.camera_pipeline import SignalLog
 
 MATCH_SLACK_S = 1.0
 
@@ -151,3 +155,46 @@ def config_for_video(config: AppConfig, video: Path) -> AppConfig:
     return config.model_copy(
         update={"cameras": [camera.model_copy(update={"source": source})], "kafka": None}
     )
+
+
+@dataclass
+class ClipRun:
+    """What one pass of the pipeline over a video found, and how long it took."""
+
+    predictions: list[Prediction]
+    frames: int
+    """Frames analysed."""
+    seconds: float
+    """Wall-clock seconds of the run."""
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_clip(
+    config: AppConfig, detector: Detector, *, signal_log: SignalLog | None = None
+) -> ClipRun:
+    """Run `config`'s cameras (from `config_for_video`) to the end of their video.
+
+    Args:
+        config: The config, its first camera reading the video once.
+        detector: The detector the config names (built by the caller).
+        signal_log: Optional recorder of every analysed frame's signal states.
+    """
+    # The worker pulls in video decoding; importing it here keeps scoring light.
+    from pipeline.worker import CollectingSink, Worker
+
+    sink = CollectingSink()
+    stats = Worker(config, detector, sink, signal_log=signal_log).run()
+    predictions = [
+        Prediction(
+            f.candidate.rule_type,
+            f.candidate.offence_t,
+            f.candidate.vehicle_class,
+            f.candidate.explanation,
+            f.candidate.track_id,
+        )
+        for f in sink.findings
+    ]
+    return ClipRun(predictions, stats.frames, stats.seconds)
