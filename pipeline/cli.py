@@ -601,6 +601,30 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     return _with_tokens(args, revoke)
 
 
+# ---------------------------------------------------------------- scene
+
+
+def cmd_scene_check(args: argparse.Namespace) -> int:
+    from pipeline import scene_check
+
+    config = load_config(args.config)
+    try:
+        camera = scene_check.select_camera(config, args.camera, source=args.config)
+        video = scene_check.video_for(camera, args.video)
+        check = scene_check.check_scene(
+            camera, video, seconds=args.seconds or None, every=args.every
+        )
+        out = Path(args.out) if args.out else Path(f"scene-check-{camera.id}")
+        written = scene_check.write_pictures(check, out)
+    except scene_check.SceneCheckError as exc:
+        raise CommandError(str(exc)) from None
+    for line in scene_check.report_lines(check):
+        print(line)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 # ---------------------------------------------------------------- demo
 
 
@@ -720,6 +744,34 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(func=cmd_serve)
+
+    scene = sub.add_parser("scene", help="a camera's scene config").add_subparsers(
+        dest="scene_command", required=True
+    )
+    scene_check = scene.add_parser(
+        "check",
+        help="draw the scene on the camera's video and read its signal heads over time",
+    )
+    scene_check.add_argument("--config", required=True)
+    scene_check.add_argument(
+        "--video", help="a recording of the camera (default: its source, when a file)"
+    )
+    scene_check.add_argument("--camera", help="camera id (default: the config's first)")
+    scene_check.add_argument(
+        "--out", help="folder for overview.png and signals.png (default: ./scene-check-CAMERA)"
+    )
+    scene_check.add_argument(
+        "--seconds",
+        type=float,
+        default=180.0,
+        help="stream seconds read from the start (default 180; 0: the whole video)",
+    )
+    scene_check.add_argument(
+        "--every",
+        type=float,
+        help="seconds between a head's crops in signals.png (default: at most 60 crops)",
+    )
+    scene_check.set_defaults(func=cmd_scene_check)
 
     demo = sub.add_parser("demo", help="everything, embedded, on a generated camera")
     demo.add_argument("--port", type=int, default=8000)

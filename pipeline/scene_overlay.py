@@ -1,0 +1,484 @@
+"""Pictures of a camera's scene config for the person installing it.
+
+`draw_overview` draws everything a camera's scene holds on one of its frames, each
+item labelled by its id, at the frame's own size so a pixel read off the picture is
+a pixel of the config. `draw_signal_strips` lays each signal head's crop out over
+time with the phase read under it. Both are what `trafficcam scene check` writes:
+a stop line drawn off the painted line, a lane arrow pointing the wrong way or a
+head region that misses its lamps is seen at a glance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from pipeline.config import CameraConfig, SignalHead
+from pipeline.evidence import wrap_to_width
+from pipeline.geometry import DirectedLine, Point
+from pipeline.signal import Phase
+
+__all__ = [
+    "PHASE_COLOURS",
+    "STOP_LINE_COLOUR",
+    "HeadStrip",
+    "StripSample",
+    "draw_overview",
+    "draw_signal_strips",
+    "lamp_points",
+]
+
+BGR = tuple[int, int, int]
+
+# Colours chosen to stand out against asphalt, paint and foliage alike; the stop
+# line is magenta because no road marking or lamp has that colour.
+STOP_LINE_COLOUR: BGR = (255, 0, 255)
+_LANE_COLOUR: BGR = (255, 200, 0)
+_DIRECTION_COLOUR: BGR = (0, 220, 0)
+_CROSSWALK_COLOUR: BGR = (255, 255, 255)
+_ZONE_COLOUR: BGR = (0, 140, 255)
+_HEAD_COLOUR: BGR = (0, 255, 255)
+_DETECTION_COLOUR: BGR = (255, 128, 0)
+_CALIBRATION_COLOUR: BGR = (200, 200, 255)
+_WARNING_COLOUR: BGR = (0, 80, 255)
+PHASE_COLOURS: dict[Phase, BGR] = {
+    Phase.RED: (0, 0, 230),
+    Phase.AMBER: (0, 170, 255),
+    Phase.GREEN: (0, 190, 0),
+    Phase.UNKNOWN: (110, 110, 110),
+}
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+@dataclass(frozen=True)
+class StripSample:
+    """One column of a head's strip.
+
+    Attributes:
+        t: Stream time (s) of the frame.
+        crop: BGR crop of the head's region and a margin around it.
+        phase: The phase the tracker held after this frame.
+        reading: That frame's own reading, when the tracker exposes it.
+    """
+
+    t: float
+    crop: np.ndarray
+    phase: Phase
+    reading: Phase | None = None
+
+
+@dataclass(frozen=True)
+class HeadStrip:
+    """A head's samples and where its region lies in each crop.
+
+    Attributes:
+        head: The configured head.
+        samples: Columns in time order.
+        region_in_crop: x1, y1, x2, y2 of the configured region inside each crop.
+        lamps_in_crop: Lamp centres (configured or learned) inside each crop, by colour.
+        changes: (stream time, phase) of each phase the head was read to enter.
+    """
+
+    head: SignalHead
+    samples: list[StripSample]
+    region_in_crop: tuple[int, int, int, int]
+    lamps_in_crop: dict[str, Point]
+    changes: list[tuple[float, Phase]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- overview
+
+
+def draw_overview(
+    frame: np.ndarray,
+    camera: CameraConfig,
+    *,
+    learned_lamps: Mapping[str, Mapping[str, Point]] | None = None,
+    header: str = "",
+    warnings: Sequence[str] = (),
+) -> np.ndarray:
+    """A copy of `frame` with the camera's whole scene drawn and labelled on it.
+
+    Args:
+        frame: BGR frame of the camera.
+        camera: The camera whose `scene` (and `detection_region`, where the config has
+            one) is drawn.
+        learned_lamps: Per head id, lamp centres a signal reader learned, by colour.
+        header: One line written at the top left (camera, time of the frame).
+        warnings: Lines written under the header in the warning colour.
+
+    Returns:
+        An image of the frame's size.
+    """
+    out = frame.copy()
+    style = _Style.for_image(out)
+    scene = camera.scene
+    for zone in scene.zones:
+        _polygon(out, zone.polygon, _ZONE_COLOUR, style.thin)
+        _label(out, f"zone {zone.id} ({zone.kind})", _centroid(zone.polygon), _ZONE_COLOUR, style)
+    for crosswalk in scene.crosswalks:
+        _polygon(out, crosswalk.polygon, _CROSSWALK_COLOUR, style.thin)
+        _label(
+            out, f"crosswalk {crosswalk.id}", _centroid(crosswalk.polygon), _CROSSWALK_COLOUR, style
+        )
+    for lane in scene.lanes:
+        _polygon(out, lane.polygon, _LANE_COLOUR, style.thin)
+        for tail, tip in lane.directions:
+            _arrow(out, tail, tip, _DIRECTION_COLOUR, style.thick, tip=0.12)
+        _label(out, f"lane {lane.id}", _centroid(lane.polygon), _LANE_COLOUR, style)
+    _draw_detection_region(out, getattr(camera, "detection_region", None), style)
+    if scene.calibration is not None:
+        for index, point in enumerate(scene.calibration.image_points):
+            cv2.drawMarker(out, _px(point), _CALIBRATION_COLOUR, cv2.MARKER_CROSS, style.marker, 2)
+            _label(out, f"cal{index}", _offset(point, style.marker, 0), _CALIBRATION_COLOUR, style)
+    if scene.stop_line is not None:
+        _draw_stop_line(out, scene.stop_line.points, scene.stop_line.junction_side, style)
+    for head in scene.signal_heads:
+        _draw_head(out, head, (learned_lamps or {}).get(head.id, {}), style)
+    _text_block(out, [header] if header else [], warnings, style)
+    return out
+
+
+def _draw_stop_line(
+    out: np.ndarray, points: tuple[Point, Point], junction_side: Point, style: _Style
+) -> None:
+    """The line, thick, with an arrow from its middle toward the junction side and the
+    configured junction-side point marked: a line whose arrow points back at the
+    camera has its junction_side on the wrong side."""
+    a, b = points
+    _line(out, a, b, STOP_LINE_COLOUR, style.thick + 1)
+    line = DirectedLine(a, b, positive_side=junction_side)
+    mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+    # Unit normal toward the junction side.
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    length = float(np.hypot(dx, dy))
+    nx, ny = -dy / length, dx / length
+    if line.signed_distance((mid[0] + nx, mid[1] + ny)) < 0:
+        nx, ny = -nx, -ny
+    reach = style.arrow
+    tip = (mid[0] + nx * reach, mid[1] + ny * reach)
+    _arrow(out, mid, tip, STOP_LINE_COLOUR, style.thick, tip=0.3)
+    cv2.drawMarker(
+        out, _px(junction_side), STOP_LINE_COLOUR, cv2.MARKER_TILTED_CROSS, style.marker, 2
+    )
+    _label(out, "junction side", _offset(junction_side, style.marker, 0), STOP_LINE_COLOUR, style)
+    _label(out, "stop line", _offset(a, 0, -style.marker), STOP_LINE_COLOUR, style)
+
+
+def _draw_head(
+    out: np.ndarray, head: SignalHead, learned: Mapping[str, Point], style: _Style
+) -> None:
+    if head.region is None:
+        return
+    x1, y1, x2, y2 = (round(v) for v in head.region)
+    cv2.rectangle(out, (x1, y1), (x2, y2), (0, 0, 0), style.thin + 2)
+    cv2.rectangle(out, (x1, y1), (x2, y2), _HEAD_COLOUR, style.thin)
+    radius = max(2, round(min(x2 - x1, y2 - y1) / 6))
+    # Configured lamps as small dots, which leave the lamp itself in view.
+    for colour, at in head.lamps.items():
+        cv2.circle(out, _px(at), 3, (0, 0, 0), -1, cv2.LINE_AA)
+        cv2.circle(out, _px(at), 2, PHASE_COLOURS[Phase(colour)], -1, cv2.LINE_AA)
+    # Learned lamps as rings, so they read apart from the configured dots.
+    for name, centre in learned.items():
+        ring = PHASE_COLOURS.get(Phase(name), PHASE_COLOURS[Phase.UNKNOWN])
+        cv2.circle(out, _px(centre), radius + 2, ring, 1, cv2.LINE_AA)
+    # Left of the box, level with its top: above it the label would sit under the
+    # header band whenever the head is high in the frame (it often is).
+    _label(out, f"head {head.id}", (x1 - 4, y1 + style.marker), _HEAD_COLOUR, style, anchor="right")
+
+
+def _draw_detection_region(out: np.ndarray, region: Any, style: _Style) -> None:
+    """The camera's detection region, as a box or a polygon, whatever form it has."""
+    if region is None:
+        return
+    for name in ("box", "polygon", "points", "region"):
+        inner = getattr(region, name, None)
+        if inner is not None:
+            region = inner
+            break
+    try:
+        values = [float(v) for v in region]
+        points: list[Point] = [
+            (values[0], values[1]),
+            (values[2], values[1]),
+            (values[2], values[3]),
+            (values[0], values[3]),
+        ]
+    except (TypeError, ValueError, IndexError):
+        try:
+            points = [(float(p[0]), float(p[1])) for p in region]
+        except (TypeError, ValueError, IndexError):
+            return
+    _polygon(out, points, _DETECTION_COLOUR, style.thin, dashed=True)
+    _label(out, "detection region", _offset(points[0], 4, style.marker), _DETECTION_COLOUR, style)
+
+
+# ---------------------------------------------------------------- signal strips
+
+_STRIP_WIDTH = 48
+_GAP = 4
+_BAR = 10
+_MARGIN = 10
+
+
+def draw_signal_strips(strips: Sequence[HeadStrip], *, per_row: int = 24) -> np.ndarray:
+    """Each head's crops side by side over time, the phase read under each as a bar.
+
+    Crops are enlarged to 48 px wide with nearest-neighbour scaling, so single lamp
+    pixels stay visible; the configured region is outlined in each and lamp centres
+    are ticked on its left. Under each crop: the frame's own reading (thin bar, when
+    known), the phase held (thick bar) and the stream time in seconds.
+
+    Args:
+        strips: One per head, in the order drawn top to bottom.
+        per_row: Columns per row before a head's strip wraps onto the next row.
+
+    Returns:
+        One BGR image; a short note when there are no heads.
+    """
+    scale = 0.4
+    line_h = 16
+    row_width = 2 * _MARGIN + per_row * (_STRIP_WIDTH + _GAP)
+    blocks: list[np.ndarray] = []
+    for strip in strips:
+        region = ", ".join(f"{v:g}" for v in strip.head.region or ())
+        title = f"head {strip.head.id} [{region}]: {len(strip.samples)} crops"
+        if strip.samples:
+            title += f", {strip.samples[0].t:.1f}-{strip.samples[-1].t:.1f} s"
+        changes = "read: " + (
+            ", ".join(f"{phase.value} at {t:.2f} s" for t, phase in strip.changes)
+            or "unknown throughout"
+        )
+        lines = [title, *wrap_to_width(changes, row_width - 2 * _MARGIN, 0.45)]
+        blocks.append(_text_image(lines, 0.45, 18, (255, 255, 255)))
+        rows = [strip.samples[i : i + per_row] for i in range(0, len(strip.samples), per_row)]
+        for row in rows or [[]]:
+            blocks.append(_strip_row(strip, row, per_row, scale, line_h))
+    with_readings = any(s.reading is not None for strip in strips for s in strip.samples)
+    blocks.append(_legend(with_readings))
+    width = max(block.shape[1] for block in blocks)
+    padded = [
+        np.pad(block, ((0, 0), (0, width - block.shape[1]), (0, 0)), constant_values=24)
+        for block in blocks
+    ]
+    return np.vstack(padded)
+
+
+def _strip_row(
+    strip: HeadStrip, samples: Sequence[StripSample], per_row: int, scale: float, line_h: int
+) -> np.ndarray:
+    crop_h = 0
+    if samples:
+        h, w = samples[0].crop.shape[:2]
+        crop_h = max(1, round(h * _STRIP_WIDTH / max(1, w)))
+    column = _STRIP_WIDTH + _GAP
+    height = crop_h + 2 * _BAR + 4 + line_h + _GAP
+    out = np.full((height, 2 * _MARGIN + per_row * column, 3), 24, np.uint8)
+    for index, sample in enumerate(samples):
+        x = _MARGIN + index * column
+        big = cv2.resize(sample.crop, (_STRIP_WIDTH, crop_h), interpolation=cv2.INTER_NEAREST)
+        factor = _STRIP_WIDTH / max(1, sample.crop.shape[1])
+        rx1, ry1, rx2, ry2 = (round(v * factor) for v in strip.region_in_crop)
+        cv2.rectangle(big, (rx1, ry1), (max(rx1, rx2 - 1), max(ry1, ry2 - 1)), _HEAD_COLOUR, 1)
+        for colour, (_, ly) in strip.lamps_in_crop.items():
+            y = round(ly * factor)
+            cv2.line(big, (0, y), (3, y), PHASE_COLOURS[Phase(colour)], 2)
+        out[0:crop_h, x : x + _STRIP_WIDTH] = big
+        top = crop_h + 2
+        if sample.reading is not None:
+            out[top : top + _BAR // 2, x : x + _STRIP_WIDTH] = PHASE_COLOURS[sample.reading]
+        out[top + _BAR // 2 + 1 : top + 2 * _BAR, x : x + _STRIP_WIDTH] = PHASE_COLOURS[
+            sample.phase
+        ]
+        cv2.putText(
+            out,
+            f"{sample.t:.1f}",
+            (x + 2, top + 2 * _BAR + line_h - 2),
+            _FONT,
+            scale,
+            (230, 230, 230),
+            1,
+            cv2.LINE_AA,
+        )
+    return out
+
+
+def _legend(with_readings: bool) -> np.ndarray:
+    """What the bars under the crops mean, with a swatch per phase."""
+    text = "bar under each crop: phase held after that frame"
+    if with_readings:
+        text = "bars: upper thin = that frame's own reading, lower = phase held after it"
+    out = _text_image([text], 0.45, 20, (230, 230, 230))
+    x = out.shape[1]
+    legend = np.full((out.shape[0], x + len(PHASE_COLOURS) * 110, 3), 24, np.uint8)
+    legend[:, :x] = out
+    for index, (phase, colour) in enumerate(PHASE_COLOURS.items()):
+        left = x + index * 110
+        legend[7:17, left : left + 30] = colour
+        cv2.putText(
+            legend, phase.value, (left + 36, 17), _FONT, 0.45, (230, 230, 230), 1, cv2.LINE_AA
+        )
+    return legend
+
+
+def _text_image(lines: Sequence[str], scale: float, line_h: int, colour: BGR) -> np.ndarray:
+    width = max((_text_size(line, scale)[0] for line in lines), default=0) + 2 * _MARGIN
+    out = np.full((line_h * len(lines) + 6, width, 3), 24, np.uint8)
+    for row, line in enumerate(lines):
+        cv2.putText(out, line, (_MARGIN, line_h * (row + 1)), _FONT, scale, colour, 1, cv2.LINE_AA)
+    return out
+
+
+# ---------------------------------------------------------------- lamps
+
+
+def lamp_points(layout: Any) -> dict[str, Point]:
+    """Lamp centres by colour from a learned layout, whatever shape the reader gives it.
+
+    Accepts a mapping colour -> (x, y) or colour -> object with `centre`/`center`, or an
+    iterable of objects with a `phase`/`colour` and a `centre`/`center`. Anything else
+    gives no points: the picture is then drawn without learned lamps.
+    """
+    if layout is None:
+        return {}
+    items: Iterable[tuple[Any, Any]]
+    if isinstance(layout, Mapping):
+        items = layout.items()
+    else:
+        lamps = getattr(layout, "lamps", layout)
+        if isinstance(lamps, Mapping):
+            items = lamps.items()
+        else:
+            try:
+                items = [
+                    (getattr(lamp, "phase", None) or getattr(lamp, "colour", None), lamp)
+                    for lamp in lamps
+                ]
+            except TypeError:
+                return {}
+    points: dict[str, Point] = {}
+    for colour, value in items:
+        name = str(getattr(colour, "value", colour))
+        if name not in ("red", "amber", "green"):
+            continue
+        centre = getattr(value, "centre", None) or getattr(value, "center", None) or value
+        try:
+            points[name] = (float(centre[0]), float(centre[1]))
+        except (TypeError, ValueError, IndexError, KeyError):
+            continue
+    return points
+
+
+# ---------------------------------------------------------------- drawing primitives
+
+
+@dataclass(frozen=True)
+class _Style:
+    thin: int
+    thick: int
+    font: float
+    marker: int
+    arrow: float
+
+    @classmethod
+    def for_image(cls, image: np.ndarray) -> _Style:
+        """Line widths and text sizes that read the same on a 640 and a 1920 px frame."""
+        width = image.shape[1]
+        unit = max(1.0, width / 640)
+        return cls(
+            thin=max(1, round(1.5 * unit)),
+            thick=max(2, round(3 * unit)),
+            font=max(0.4, 0.45 * unit),
+            marker=max(8, round(10 * unit)),
+            arrow=40 * unit,
+        )
+
+
+def _px(point: Sequence[float]) -> tuple[int, int]:
+    return round(point[0]), round(point[1])
+
+
+def _offset(point: Point, dx: float, dy: float) -> Point:
+    return (point[0] + dx, point[1] + dy)
+
+
+def _centroid(polygon: Sequence[Point]) -> Point:
+    xs = [p[0] for p in polygon]
+    ys = [p[1] for p in polygon]
+    return (sum(xs) / len(xs), sum(ys) / len(ys))
+
+
+def _line(out: np.ndarray, a: Point, b: Point, colour: BGR, thickness: int) -> None:
+    # A dark edge under every line keeps it visible on bright paint and sky.
+    cv2.line(out, _px(a), _px(b), (0, 0, 0), thickness + 2, cv2.LINE_AA)
+    cv2.line(out, _px(a), _px(b), colour, thickness, cv2.LINE_AA)
+
+
+def _arrow(out: np.ndarray, a: Point, b: Point, colour: BGR, thickness: int, tip: float) -> None:
+    cv2.arrowedLine(out, _px(a), _px(b), (0, 0, 0), thickness + 2, cv2.LINE_AA, tipLength=tip)
+    cv2.arrowedLine(out, _px(a), _px(b), colour, thickness, cv2.LINE_AA, tipLength=tip)
+
+
+def _polygon(
+    out: np.ndarray, points: Sequence[Point], colour: BGR, thickness: int, dashed: bool = False
+) -> None:
+    if not dashed:
+        pts = np.array([_px(p) for p in points], np.int32)
+        cv2.polylines(out, [pts], True, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+        cv2.polylines(out, [pts], True, colour, thickness, cv2.LINE_AA)
+        return
+    dash = 10
+    for a, b in zip(points, [*points[1:], points[0]], strict=True):
+        length = float(np.hypot(b[0] - a[0], b[1] - a[1]))
+        steps = max(1, int(length // dash))
+        for i in range(0, steps, 2):
+            s, e = i / steps, min(1.0, (i + 1) / steps)
+            p = (a[0] + (b[0] - a[0]) * s, a[1] + (b[1] - a[1]) * s)
+            q = (a[0] + (b[0] - a[0]) * e, a[1] + (b[1] - a[1]) * e)
+            cv2.line(out, _px(p), _px(q), colour, thickness, cv2.LINE_AA)
+
+
+def _text_size(text: str, scale: float) -> tuple[int, int]:
+    (width, height), _ = cv2.getTextSize(text, _FONT, scale, 1)
+    return int(width), int(height)
+
+
+def _label(
+    out: np.ndarray,
+    text: str,
+    at: Point,
+    colour: BGR,
+    style: _Style,
+    anchor: str = "left",
+) -> None:
+    """Text on a dark box, kept inside the image."""
+    width, height = _text_size(text, style.font)
+    x, y = _px(at)
+    if anchor == "right":
+        x -= width
+    x = min(max(2, x), max(2, out.shape[1] - width - 4))
+    y = min(max(height + 4, y), out.shape[0] - 4)
+    cv2.rectangle(out, (x - 2, y - height - 3), (x + width + 2, y + 3), (0, 0, 0), -1)
+    cv2.putText(out, text, (x, y), _FONT, style.font, colour, 1, cv2.LINE_AA)
+
+
+def _text_block(
+    out: np.ndarray, lines: Sequence[str], warnings: Sequence[str], style: _Style
+) -> None:
+    """Header and warnings at the top left on a dark band, wrapped to the frame's width."""
+    rows: list[tuple[str, BGR]] = []
+    for text, colour in [(line, (255, 255, 255)) for line in lines] + [
+        (f"WARNING: {w}", _WARNING_COLOUR) for w in warnings
+    ]:
+        rows.extend((part, colour) for part in wrap_to_width(text, out.shape[1] - 16, style.font))
+    if not rows:
+        return
+    step = _text_size("Ag", style.font)[1] + 8
+    band = out[: step * len(rows) + 6]
+    band[:] = (band.astype(np.float32) * 0.35).astype(np.uint8)
+    for index, (text, colour) in enumerate(rows):
+        cv2.putText(out, text, (6, step * (index + 1)), _FONT, style.font, colour, 1, cv2.LINE_AA)
