@@ -16,6 +16,7 @@ head region that misses its lamps is then seen before the camera goes live.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -100,6 +101,8 @@ class SceneCheck:
         heads: One report per head read from the image.
         notes: Heads not read, and why.
         warnings: Mismatches between the config and the video.
+        detection: (label, box) of the part of the frame the detector looks at and of
+            each of its tiles; empty when it looks at the whole frame.
     """
 
     camera: CameraConfig
@@ -113,6 +116,7 @@ class SceneCheck:
     heads: list[HeadReport]
     notes: list[str]
     warnings: list[str]
+    detection: list[tuple[str, tuple[float, float, float, float]]] = field(default_factory=list)
 
 
 def select_camera(
@@ -238,6 +242,8 @@ def check_scene(
     if overview is None or first_t is None:
         raise SceneCheckError(f"--video {video}: no frames decoded")
     heads = [reader.report() for reader in readers]
+    detection, problem = _detection_boxes(camera, size)
+    warnings = _warnings(camera, size) + ([problem] if problem else [])
     return SceneCheck(
         camera=camera,
         video=video,
@@ -249,7 +255,8 @@ def check_scene(
         frames=frames,
         heads=heads,
         notes=notes,
-        warnings=_warnings(camera, size),
+        warnings=warnings,
+        detection=detection,
     )
 
 
@@ -269,6 +276,7 @@ def write_pictures(check: SceneCheck, out_dir: Path) -> list[Path]:
         check.frame,
         check.camera,
         learned_lamps={r.head.id: r.learned_lamps for r in check.heads if r.learned_lamps},
+        detection=check.detection,
         header=header,
         warnings=check.warnings,
     )
@@ -485,3 +493,38 @@ def _warnings(camera: CameraConfig, size: tuple[int, int]) -> list[str]:
             x, y = outside[0]
             warnings.append(f"{name}: point ({x:g}, {y:g}) lies outside the {w}x{h} frame")
     return warnings
+
+
+def _detection_boxes(
+    camera: CameraConfig, size: tuple[int, int]
+) -> tuple[list[tuple[str, tuple[float, float, float, float]]], str | None]:
+    """The detector's region and tiles on frames of `size`, as the pipeline cuts them,
+    with a warning when the configured region does not fit the frame.
+
+    Empty when the camera has no detection region setting (configs from before it
+    existed) or the detector sees the whole frame.
+    """
+    settings = getattr(camera, "detection_region", None)
+    if settings is None:
+        return [], None
+    try:
+        plan_for = importlib.import_module("pipeline.detection_region").plan_for
+    except (ImportError, AttributeError):
+        return [], None
+    try:
+        plan = plan_for(camera, *size)
+    except ValueError as exc:
+        return [], f"detection_region: {exc}"
+    if plan.whole_frame:
+        return [], None
+    area = getattr(settings, "area", None)
+    label = f"detection region ({area})" if isinstance(area, str) else "detection region"
+    boxes = [(label, _float_box(plan.region))]
+    if len(plan.tiles) > 1:
+        boxes += [(f"tile {i + 1}", _float_box(tile)) for i, tile in enumerate(plan.tiles)]
+    return boxes, None
+
+
+def _float_box(box: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+    x1, y1, x2, y2 = box
+    return (float(x1), float(y1), float(x2), float(y2))

@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 BGR = tuple[int, int, int]
+Box = tuple[float, float, float, float]
 
 # Colours chosen to stand out against asphalt, paint and foliage alike; the stop
 # line is magenta because no road marking or lamp has that colour.
@@ -43,6 +44,7 @@ _CROSSWALK_COLOUR: BGR = (255, 255, 255)
 _ZONE_COLOUR: BGR = (0, 140, 255)
 _HEAD_COLOUR: BGR = (0, 255, 255)
 _DETECTION_COLOUR: BGR = (255, 128, 0)
+_TILE_COLOUR: BGR = (200, 160, 120)
 _CALIBRATION_COLOUR: BGR = (200, 200, 255)
 _WARNING_COLOUR: BGR = (0, 80, 255)
 PHASE_COLOURS: dict[Phase, BGR] = {
@@ -98,6 +100,7 @@ def draw_overview(
     camera: CameraConfig,
     *,
     learned_lamps: Mapping[str, Mapping[str, Point]] | None = None,
+    detection: Sequence[tuple[str, Box]] = (),
     header: str = "",
     warnings: Sequence[str] = (),
 ) -> np.ndarray:
@@ -105,9 +108,10 @@ def draw_overview(
 
     Args:
         frame: BGR frame of the camera.
-        camera: The camera whose `scene` (and `detection_region`, where the config has
-            one) is drawn.
+        camera: The camera whose `scene` is drawn.
         learned_lamps: Per head id, lamp centres a signal reader learned, by colour.
+        detection: (label, x1, y1, x2, y2) of the part of the frame the detector looks
+            at, then of each tile it is cut into.
         header: One line written at the top left (camera, time of the frame).
         warnings: Lines written under the header in the warning colour.
 
@@ -130,7 +134,7 @@ def draw_overview(
         for tail, tip in lane.directions:
             _arrow(out, tail, tip, _DIRECTION_COLOUR, style.thick, tip=0.12)
         _label(out, f"lane {lane.id}", _centroid(lane.polygon), _LANE_COLOUR, style)
-    _draw_detection_region(out, getattr(camera, "detection_region", None), style)
+    _draw_detection_boxes(out, detection, style)
     if scene.calibration is not None:
         for index, point in enumerate(scene.calibration.image_points):
             cv2.drawMarker(out, _px(point), _CALIBRATION_COLOUR, cv2.MARKER_CROSS, style.marker, 2)
@@ -191,30 +195,16 @@ def _draw_head(
     _label(out, f"head {head.id}", (x1 - 4, y1 + style.marker), _HEAD_COLOUR, style, anchor="right")
 
 
-def _draw_detection_region(out: np.ndarray, region: Any, style: _Style) -> None:
-    """The camera's detection region, as a box or a polygon, whatever form it has."""
-    if region is None:
-        return
-    for name in ("box", "polygon", "points", "region"):
-        inner = getattr(region, name, None)
-        if inner is not None:
-            region = inner
-            break
-    try:
-        values = [float(v) for v in region]
-        points: list[Point] = [
-            (values[0], values[1]),
-            (values[2], values[1]),
-            (values[2], values[3]),
-            (values[0], values[3]),
-        ]
-    except (TypeError, ValueError, IndexError):
-        try:
-            points = [(float(p[0]), float(p[1])) for p in region]
-        except (TypeError, ValueError, IndexError):
-            return
-    _polygon(out, points, _DETECTION_COLOUR, style.thin, dashed=True)
-    _label(out, "detection region", _offset(points[0], 4, style.marker), _DETECTION_COLOUR, style)
+def _draw_detection_boxes(out: np.ndarray, boxes: Sequence[tuple[str, Box]], style: _Style) -> None:
+    """The detector's region (dashed) and its tiles (dashed, thinner), labelled."""
+    for index, (name, (x1, y1, x2, y2)) in enumerate(boxes):
+        corners: list[Point] = [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
+        thickness = style.thin if index == 0 else max(1, style.thin - 1)
+        colour = _DETECTION_COLOUR if index == 0 else _TILE_COLOUR
+        _polygon(out, corners, colour, thickness, dashed=True)
+        # Tiles overlap the region's corner: their labels go down the region's left side.
+        at = (x1 + 4, y1 + style.marker + 2 + index * 2 * style.marker)
+        _label(out, name, at, colour, style)
 
 
 # ---------------------------------------------------------------- signal strips

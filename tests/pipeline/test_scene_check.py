@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from pipeline.cli import main
-from pipeline.config import load_config
+from pipeline.config import CameraConfig, load_config
 from pipeline.scenario import ScenarioFiles, build_script, generate
 from pipeline.scene_check import MAX_COLUMNS, check_scene
 from pipeline.scene_overlay import STOP_LINE_COLOUR
@@ -165,6 +165,27 @@ def test_warns_when_the_scene_was_drawn_for_another_image_size(
     argv = ["scene", "check", "--config", str(config), "--out", str(tmp_path / "o")]
     assert run.run([*argv, "--seconds", "1"]) == 0, run.err
     assert "warning: scene.image_size is 1920x1080 but the video's frames are 1280x720" in run.out
+
+
+@pytest.mark.skipif(
+    "detection_region" not in CameraConfig.model_fields, reason="no detection_region setting"
+)
+def test_draws_the_detection_region(scenario: ScenarioFiles, tmp_path: Path) -> None:
+    def region(data: dict[str, Any]) -> None:
+        data["cameras"][0]["detection_region"] = [100, 250, 1100, 700]
+
+    config = _write_config(scenario, tmp_path / "c.yaml", region)
+    run = _CaptureMain()
+    argv = ["scene", "check", "--config", str(config), "--out", str(tmp_path / "o")]
+    assert run.run([*argv, "--seconds", "1"]) == 0, run.err
+    overview = cv2.imread(str(tmp_path / "o" / "overview.png")).astype(int)
+    source = _frame_at(scenario.video, 0.5).astype(int)
+    # The region's bottom edge, dashed: about half its pixels drawn, the rest the frame's.
+    edge = list(range(300, 780))
+    drawn = [np.abs(overview[699, x] - source[699, x]).max() > 40 for x in edge]
+    assert 0.3 < sum(drawn) / len(drawn) < 0.8
+    below = [np.abs(overview[710, x] - source[710, x]).max() > 40 for x in edge]
+    assert not any(below)
 
 
 @pytest.mark.parametrize(
