@@ -28,6 +28,17 @@ def yolov3_tiny_dir() -> Path:
     return weights.pull("yolov3-tiny")
 
 
+DARKNET_MODELS = ["yolov3-tiny", "yolov4-tiny"]
+"""Registry Darknet models that tests which hold for any of them run on."""
+
+
+@pytest.fixture(scope="session", params=DARKNET_MODELS)
+def darknet_model(request: pytest.FixtureRequest) -> tuple[str, Path]:
+    """Each Darknet registry model (name, directory), pulled once into the default home."""
+    name: str = request.param
+    return name, weights.pull(name)
+
+
 @pytest.fixture(scope="session")
 def detector(yolov3_tiny_dir: Path) -> DarknetDetector:
     return DarknetDetector(yolov3_tiny_dir, input_size=416)

@@ -25,6 +25,19 @@ def test_is_a_detector_with_traceable_weights(detector: DarknetDetector) -> None
     assert detector.model_sha256 == pinned["yolov3-tiny.weights"]
 
 
+def test_every_darknet_model_loads_from_the_registry_and_finds_vehicles(
+    darknet_model: tuple[str, Path], bus_image: np.ndarray, motorcycle_image: np.ndarray
+) -> None:
+    name, _ = darknet_model
+    detector = DarknetDetector.from_registry(name, input_size=416)
+    assert isinstance(detector, Detector) and detector.name == name
+    pinned = {f.filename: f.sha256 for f in weights.get_entry(name).files}
+    assert detector.model_sha256 == pinned[f"{name}.weights"]
+    bus, motorcycle = detector.detect([bus_image, motorcycle_image])
+    assert "bus" in bus.class_names and "person" in bus.class_names
+    assert "motorbike" in motorcycle.class_names
+
+
 def test_bus_photo_has_a_bus_and_people(detector: DarknetDetector, bus_image: np.ndarray) -> None:
     [dets] = detector.detect([bus_image])
     names = dets.class_names

