@@ -121,6 +121,8 @@ def draw_overview(
     out = frame.copy()
     style = _Style.for_image(out)
     scene = camera.scene
+    # The header goes on first: labels of heads high in the frame are drawn over it.
+    _text_block(out, [header] if header else [], (255, 255, 255), style)
     for zone in scene.zones:
         _polygon(out, zone.polygon, _ZONE_COLOUR, style.thin)
         _label(out, f"zone {zone.id} ({zone.kind})", _centroid(zone.polygon), _ZONE_COLOUR, style)
@@ -143,7 +145,8 @@ def draw_overview(
         _draw_stop_line(out, scene.stop_line.points, scene.stop_line.junction_side, style)
     for head in scene.signal_heads:
         _draw_head(out, head, (learned_lamps or {}).get(head.id, {}), style)
-    _text_block(out, [header] if header else [], warnings, style)
+    # Warnings go on last, over everything: they must be read.
+    _text_block(out, [f"WARNING: {w}" for w in warnings], _WARNING_COLOUR, style, first_row=1)
     return out
 
 
@@ -202,37 +205,40 @@ def _draw_detection_boxes(out: np.ndarray, boxes: Sequence[tuple[str, Box]], sty
         thickness = style.thin if index == 0 else max(1, style.thin - 1)
         colour = _DETECTION_COLOUR if index == 0 else _TILE_COLOUR
         _polygon(out, corners, colour, thickness, dashed=True)
-        # Tiles overlap the region's corner: their labels go down the region's left side.
-        at = (x1 + 4, y1 + style.marker + 2 + index * 2 * style.marker)
+        # At the bottom left, inside: the top of the frame holds the header, and the
+        # region often starts there. Tiles' labels stack upward from it.
+        at = (x1 + 4, y2 - 6 - index * 2 * style.marker)
         _label(out, name, at, colour, style)
 
 
 # ---------------------------------------------------------------- signal strips
 
-_STRIP_WIDTH = 48
+_CROP_SIZE = 48
+"""Pixels of a crop's shorter side in the strips (a vertical head's width)."""
+_CROP_MAX = 4 * _CROP_SIZE
+"""Most pixels of a crop's longer side."""
+_ROW_WIDTH = 1268
 _GAP = 4
 _BAR = 10
 _MARGIN = 10
 
 
-def draw_signal_strips(strips: Sequence[HeadStrip], *, per_row: int = 24) -> np.ndarray:
+def draw_signal_strips(strips: Sequence[HeadStrip], *, row_width: int = _ROW_WIDTH) -> np.ndarray:
     """Each head's crops side by side over time, the phase read under each as a bar.
 
-    Crops are enlarged to 48 px wide with nearest-neighbour scaling, so single lamp
-    pixels stay visible; the configured region is outlined in each and lamp centres
-    are ticked on its left. Under each crop: the frame's own reading (thin bar, when
+    Crops are enlarged so their shorter side is 48 px (a vertical head 48 px wide, a
+    horizontal one 48 px tall) with nearest-neighbour scaling, so single lamp pixels
+    stay visible; the configured region is outlined in each and lamp centres are
+    ticked on its edge. Under each crop: the frame's own reading (thin bar, when
     known), the phase held (thick bar) and the stream time in seconds.
 
     Args:
         strips: One per head, in the order drawn top to bottom.
-        per_row: Columns per row before a head's strip wraps onto the next row.
+        row_width: Pixels of a row before a head's strip wraps onto the next one.
 
     Returns:
-        One BGR image; a short note when there are no heads.
+        One BGR image.
     """
-    scale = 0.4
-    line_h = 16
-    row_width = 2 * _MARGIN + per_row * (_STRIP_WIDTH + _GAP)
     blocks: list[np.ndarray] = []
     for strip in strips:
         region = ", ".join(f"{v:g}" for v in strip.head.region or ())
@@ -245,9 +251,11 @@ def draw_signal_strips(strips: Sequence[HeadStrip], *, per_row: int = 24) -> np.
         )
         lines = [title, *wrap_to_width(changes, row_width - 2 * _MARGIN, 0.45)]
         blocks.append(_text_image(lines, 0.45, 18, (255, 255, 255)))
+        size = _crop_size(strip.samples[0].crop) if strip.samples else (_CROP_SIZE, _CROP_SIZE)
+        per_row = max(1, (row_width - 2 * _MARGIN) // (size[0] + _GAP))
         rows = [strip.samples[i : i + per_row] for i in range(0, len(strip.samples), per_row)]
         for row in rows or [[]]:
-            blocks.append(_strip_row(strip, row, per_row, scale, line_h))
+            blocks.append(_strip_row(strip, row, size, row_width))
     with_readings = any(s.reading is not None for strip in strips for s in strip.samples)
     blocks.append(_legend(with_readings))
     width = max(block.shape[1] for block in blocks)
@@ -258,38 +266,53 @@ def draw_signal_strips(strips: Sequence[HeadStrip], *, per_row: int = 24) -> np.
     return np.vstack(padded)
 
 
+def _crop_size(crop: np.ndarray) -> tuple[int, int]:
+    """Width, height of a crop in the strip: shorter side 48 px, longer at most 192."""
+    h, w = crop.shape[:2]
+    factor = min(_CROP_SIZE / max(1, min(w, h)), _CROP_MAX / max(1, w, h))
+    return max(1, round(w * factor)), max(1, round(h * factor))
+
+
 def _strip_row(
-    strip: HeadStrip, samples: Sequence[StripSample], per_row: int, scale: float, line_h: int
+    strip: HeadStrip, samples: Sequence[StripSample], size: tuple[int, int], row_width: int
 ) -> np.ndarray:
-    crop_h = 0
-    if samples:
-        h, w = samples[0].crop.shape[:2]
-        crop_h = max(1, round(h * _STRIP_WIDTH / max(1, w)))
-    column = _STRIP_WIDTH + _GAP
+    width, crop_h = size
+    line_h = 16
+    column = width + _GAP
     height = crop_h + 2 * _BAR + 4 + line_h + _GAP
-    out = np.full((height, 2 * _MARGIN + per_row * column, 3), 24, np.uint8)
+    out = np.full((height, row_width, 3), 24, np.uint8)
+    vertical = crop_h >= width
     for index, sample in enumerate(samples):
         x = _MARGIN + index * column
-        big = cv2.resize(sample.crop, (_STRIP_WIDTH, crop_h), interpolation=cv2.INTER_NEAREST)
-        factor = _STRIP_WIDTH / max(1, sample.crop.shape[1])
-        rx1, ry1, rx2, ry2 = (round(v * factor) for v in strip.region_in_crop)
-        cv2.rectangle(big, (rx1, ry1), (max(rx1, rx2 - 1), max(ry1, ry2 - 1)), _HEAD_COLOUR, 1)
-        for colour, (_, ly) in strip.lamps_in_crop.items():
-            y = round(ly * factor)
-            cv2.line(big, (0, y), (3, y), PHASE_COLOURS[Phase(colour)], 2)
-        out[0:crop_h, x : x + _STRIP_WIDTH] = big
+        big = cv2.resize(sample.crop, size, interpolation=cv2.INTER_NEAREST)
+        fx = width / max(1, sample.crop.shape[1])
+        fy = crop_h / max(1, sample.crop.shape[0])
+        rx1, ry1, rx2, ry2 = strip.region_in_crop
+        cv2.rectangle(
+            big,
+            (round(rx1 * fx), round(ry1 * fy)),
+            (max(0, round(rx2 * fx) - 1), max(0, round(ry2 * fy) - 1)),
+            _HEAD_COLOUR,
+            1,
+        )
+        # Lamp centres ticked on the edge beside them, clear of the lamp itself.
+        for colour, (lx, ly) in strip.lamps_in_crop.items():
+            tick = PHASE_COLOURS[Phase(colour)]
+            if vertical:
+                cv2.line(big, (0, round(ly * fy)), (3, round(ly * fy)), tick, 2)
+            else:
+                cv2.line(big, (round(lx * fx), 0), (round(lx * fx), 3), tick, 2)
+        out[0:crop_h, x : x + width] = big
         top = crop_h + 2
         if sample.reading is not None:
-            out[top : top + _BAR // 2, x : x + _STRIP_WIDTH] = PHASE_COLOURS[sample.reading]
-        out[top + _BAR // 2 + 1 : top + 2 * _BAR, x : x + _STRIP_WIDTH] = PHASE_COLOURS[
-            sample.phase
-        ]
+            out[top : top + _BAR // 2, x : x + width] = PHASE_COLOURS[sample.reading]
+        out[top + _BAR // 2 + 1 : top + 2 * _BAR, x : x + width] = PHASE_COLOURS[sample.phase]
         cv2.putText(
             out,
             f"{sample.t:.1f}",
             (x + 2, top + 2 * _BAR + line_h - 2),
             _FONT,
-            scale,
+            0.4,
             (230, 230, 230),
             1,
             cv2.LINE_AA,
@@ -382,7 +405,8 @@ class _Style:
         return cls(
             thin=max(1, round(1.5 * unit)),
             thick=max(2, round(3 * unit)),
-            font=max(0.4, 0.45 * unit),
+            # Text grows slower than the frame: labels must not cover what they name.
+            font=max(0.4, 0.45 * unit**0.5),
             marker=max(8, round(10 * unit)),
             arrow=40 * unit,
         )
@@ -457,18 +481,18 @@ def _label(
 
 
 def _text_block(
-    out: np.ndarray, lines: Sequence[str], warnings: Sequence[str], style: _Style
+    out: np.ndarray,
+    lines: Sequence[str],
+    colour: BGR,
+    style: _Style,
+    first_row: int = 0,
 ) -> None:
-    """Header and warnings at the top left on a dark band, wrapped to the frame's width."""
-    rows: list[tuple[str, BGR]] = []
-    for text, colour in [(line, (255, 255, 255)) for line in lines] + [
-        (f"WARNING: {w}", _WARNING_COLOUR) for w in warnings
-    ]:
-        rows.extend((part, colour) for part in wrap_to_width(text, out.shape[1] - 16, style.font))
-    if not rows:
-        return
+    """Lines at the top left from row `first_row`, each on a dark box of its own width
+    (a band across the frame would hide the scene near its top)."""
+    rows = [part for text in lines for part in wrap_to_width(text, out.shape[1] - 16, style.font)]
     step = _text_size("Ag", style.font)[1] + 8
-    band = out[: step * len(rows) + 6]
-    band[:] = (band.astype(np.float32) * 0.35).astype(np.uint8)
-    for index, (text, colour) in enumerate(rows):
-        cv2.putText(out, text, (6, step * (index + 1)), _FONT, style.font, colour, 1, cv2.LINE_AA)
+    for index, text in enumerate(rows, start=first_row):
+        width, _ = _text_size(text, style.font)
+        top = step * index + 2
+        cv2.rectangle(out, (2, top), (width + 10, top + step), (0, 0, 0), -1)
+        cv2.putText(out, text, (6, top + step - 6), _FONT, style.font, colour, 1, cv2.LINE_AA)
