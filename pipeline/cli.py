@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("trafficcam")
 
-DEFAULT_MODELS = ("yolov3-tiny", "plate-yolov8n")
+# What `trafficcam models pull` (and `make setup`) fetches: both offline COCO detectors,
+# so a config can switch between them on a machine that is offline afterwards.
+DEFAULT_MODELS = ("yolov3-tiny", "yolov4-tiny", "plate-yolov8n")
 
 
 class CommandError(Exception):
