@@ -19,6 +19,7 @@ from models.detector import Detector
 from pipeline.camera_pipeline import CameraPipeline, Finding, SignalLog
 from pipeline.clips import CLIPS_DIR, clear_stale_clips, request_clip
 from pipeline.config import AppConfig, CameraConfig
+from pipeline.detection_region import CameraRegions
 from pipeline.health import HealthMonitor
 from pipeline.signal_feed import ControllerFeed
 from streams.frame import Frame
@@ -139,6 +140,9 @@ class Worker:
         self.max_batch = max_batch or config.detector.batch_size
         self.max_wait_s = config.detector.max_wait_ms / 1000
         self.input_sizes = {c.id: c.detector_input_size for c in config.cameras}
+        # Each camera's frames are cut to its detection region (and tiles) inside the
+        # same batched call; boxes come back in frame pixels.
+        self.regions = CameraRegions(config.cameras)
         self.report_every_s = report_every_s
         self.health = health
         self.pipelines = {
@@ -240,7 +244,9 @@ class Worker:
 
     def _analyse(self, frames: list[Frame]) -> None:
         sizes = [self.input_sizes.get(f.camera_id) for f in frames]
-        detections = self.detector.detect([f.image for f in frames], sizes)
+        detections = self.regions.detect(
+            self.detector, [f.image for f in frames], [f.camera_id for f in frames], sizes
+        )
         for frame, found in zip(frames, detections, strict=True):
             pipeline = self.pipelines[frame.camera_id]
             try:
