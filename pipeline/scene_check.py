@@ -76,13 +76,14 @@ class HeadReport:
         changes: (stream time, phase) of each phase the tracker entered, in order;
             the time is when the phase began (its colour first seen).
         strip: The crops over time, for `signals.png`.
-        learned_lamps: Lamp centres the reader learned, by colour (empty if none).
+        learned_lamps: (colour, centre) of each lamp in the reader's layout at the end,
+            where the reader exposes one (empty if not).
     """
 
     head: SignalHead
     changes: list[tuple[float, Phase]]
     strip: HeadStrip
-    learned_lamps: dict[str, Point] = field(default_factory=dict)
+    learned_lamps: list[tuple[str, Point]] = field(default_factory=list)
 
 
 @dataclass
@@ -397,7 +398,10 @@ class _HeadReader:
             self.changes.append((state.since if state.since is not None else t, state.phase))
             self._last = state.phase
         if column:
+            # The frame's own reading, where the tracker keeps it (a Phase, or a reading
+            # object with a phase): it shows a head that flickers under a steady phase.
             reading = getattr(self.tracker, "last_reading", None)
+            reading = getattr(reading, "phase", reading)
             x1, y1, x2, y2 = self._crop(image)
             self.samples.append(
                 StripSample(
@@ -412,7 +416,7 @@ class _HeadReader:
         self.samples = self.samples[::2]
 
     def report(self) -> HeadReport:
-        learned: dict[str, Point] = {}
+        learned: list[tuple[str, Point]] = []
         for name in _LEARNED_LAYOUT_ATTRIBUTES:
             learned = lamp_points(getattr(self.tracker, name, None))
             if learned:
@@ -420,8 +424,7 @@ class _HeadReader:
         x1, y1, _, _ = self._crop_box or (0, 0, 0, 0)
         assert self.head.region is not None
         rx1, ry1, rx2, ry2 = self.head.region
-        lamps: dict[str, Point] = {str(c): p for c, p in self.head.lamps.items()}
-        lamps.update(learned)
+        lamps = [(str(c), p) for c, p in self.head.lamps.items()] + learned
         return HeadReport(
             head=self.head,
             changes=self.changes,
@@ -434,7 +437,7 @@ class _HeadReader:
                     round(rx2 - x1),
                     round(ry2 - y1),
                 ),
-                lamps_in_crop={c: (p[0] - x1, p[1] - y1) for c, p in lamps.items()},
+                lamps_in_crop=[(c, (p[0] - x1, p[1] - y1)) for c, p in lamps],
                 changes=self.changes,
             ),
             learned_lamps=learned,

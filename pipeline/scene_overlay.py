@@ -10,7 +10,7 @@ head region that misses its lamps is seen at a glance.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,14 +81,15 @@ class HeadStrip:
         head: The configured head.
         samples: Columns in time order.
         region_in_crop: x1, y1, x2, y2 of the configured region inside each crop.
-        lamps_in_crop: Lamp centres (configured or learned) inside each crop, by colour.
+        lamps_in_crop: (colour, centre) of each lamp, configured or learned, inside
+            each crop.
         changes: (stream time, phase) of each phase the head was read to enter.
     """
 
     head: SignalHead
     samples: list[StripSample]
     region_in_crop: tuple[int, int, int, int]
-    lamps_in_crop: dict[str, Point]
+    lamps_in_crop: list[tuple[str, Point]]
     changes: list[tuple[float, Phase]] = field(default_factory=list)
 
 
@@ -99,7 +100,7 @@ def draw_overview(
     frame: np.ndarray,
     camera: CameraConfig,
     *,
-    learned_lamps: Mapping[str, Mapping[str, Point]] | None = None,
+    learned_lamps: Mapping[str, Sequence[tuple[str, Point]]] | None = None,
     detection: Sequence[tuple[str, Box]] = (),
     header: str = "",
     warnings: Sequence[str] = (),
@@ -109,7 +110,7 @@ def draw_overview(
     Args:
         frame: BGR frame of the camera.
         camera: The camera whose `scene` is drawn.
-        learned_lamps: Per head id, lamp centres a signal reader learned, by colour.
+        learned_lamps: Per head id, (colour, centre) of each lamp its reader knows.
         detection: (label, x1, y1, x2, y2) of the part of the frame the detector looks
             at, then of each tile it is cut into.
         header: One line written at the top left (camera, time of the frame).
@@ -144,7 +145,7 @@ def draw_overview(
     if scene.stop_line is not None:
         _draw_stop_line(out, scene.stop_line.points, scene.stop_line.junction_side, style)
     for head in scene.signal_heads:
-        _draw_head(out, head, (learned_lamps or {}).get(head.id, {}), style)
+        _draw_head(out, head, (learned_lamps or {}).get(head.id, ()), style)
     # Warnings go on last, over everything: they must be read.
     _text_block(out, [f"WARNING: {w}" for w in warnings], _WARNING_COLOUR, style, first_row=1)
     return out
@@ -177,7 +178,7 @@ def _draw_stop_line(
 
 
 def _draw_head(
-    out: np.ndarray, head: SignalHead, learned: Mapping[str, Point], style: _Style
+    out: np.ndarray, head: SignalHead, learned: Sequence[tuple[str, Point]], style: _Style
 ) -> None:
     if head.region is None:
         return
@@ -189,10 +190,10 @@ def _draw_head(
     for colour, at in head.lamps.items():
         cv2.circle(out, _px(at), 3, (0, 0, 0), -1, cv2.LINE_AA)
         cv2.circle(out, _px(at), 2, PHASE_COLOURS[Phase(colour)], -1, cv2.LINE_AA)
-    # Learned lamps as rings, so they read apart from the configured dots.
-    for name, centre in learned.items():
-        ring = PHASE_COLOURS.get(Phase(name), PHASE_COLOURS[Phase.UNKNOWN])
-        cv2.circle(out, _px(centre), radius + 2, ring, 1, cv2.LINE_AA)
+    # The reader's lamps as rings, so they read apart from the configured dots; white
+    # for a lamp whose colour it has not told yet.
+    for name, centre in learned:
+        cv2.circle(out, _px(centre), radius + 1, _lamp_colour(name), 1, cv2.LINE_AA)
     # Left of the box, level with its top: above it the label would sit under the
     # header band whenever the head is high in the frame (it often is).
     _label(out, f"head {head.id}", (x1 - 4, y1 + style.marker), _HEAD_COLOUR, style, anchor="right")
@@ -296,8 +297,8 @@ def _strip_row(
             1,
         )
         # Lamp centres ticked on the edge beside them, clear of the lamp itself.
-        for colour, (lx, ly) in strip.lamps_in_crop.items():
-            tick = PHASE_COLOURS[Phase(colour)]
+        for colour, (lx, ly) in strip.lamps_in_crop:
+            tick = _lamp_colour(colour)
             if vertical:
                 cv2.line(big, (0, round(ly * fy)), (3, round(ly * fy)), tick, 2)
             else:
@@ -349,41 +350,54 @@ def _text_image(lines: Sequence[str], scale: float, line_h: int, colour: BGR) ->
 # ---------------------------------------------------------------- lamps
 
 
-def lamp_points(layout: Any) -> dict[str, Point]:
-    """Lamp centres by colour from a learned layout, whatever shape the reader gives it.
+_LAMP_NAMES = ("red", "amber", "green")
+UNNAMED_LAMP = "lamp"
+"""Name of a lamp whose colour the reader has not told yet."""
 
-    Accepts a mapping colour -> (x, y) or colour -> object with `centre`/`center`, or an
-    iterable of objects with a `phase`/`colour` and a `centre`/`center`. Anything else
-    gives no points: the picture is then drawn without learned lamps.
+
+def lamp_points(layout: Any) -> list[tuple[str, Point]]:
+    """(colour, centre) of each lamp in a signal reader's layout, whatever shape it has.
+
+    Accepts a mapping colour -> centre, or an iterable of (colour, centre) pairs or of
+    objects with a `phase`/`colour` and a `centre`/`center`; a centre is (x, y) or has
+    one of those attributes. A colour that is None (not told yet) is `UNNAMED_LAMP`.
+    Anything else gives no points: the picture is then drawn without learned lamps.
     """
     if layout is None:
-        return {}
-    items: Iterable[tuple[Any, Any]]
+        return []
+    items: list[tuple[Any, Any]] = []
     if isinstance(layout, Mapping):
-        items = layout.items()
+        items = list(layout.items())
     else:
-        lamps = getattr(layout, "lamps", layout)
-        if isinstance(lamps, Mapping):
-            items = lamps.items()
-        else:
-            try:
-                items = [
-                    (getattr(lamp, "phase", None) or getattr(lamp, "colour", None), lamp)
-                    for lamp in lamps
-                ]
-            except TypeError:
-                return {}
-    points: dict[str, Point] = {}
+        try:
+            entries = list(getattr(layout, "lamps", layout))
+        except TypeError:
+            return []
+        for entry in entries:
+            if isinstance(entry, tuple) and len(entry) == 2 and not _is_number(entry[0]):
+                items.append(entry)
+            else:
+                colour = getattr(entry, "phase", None) or getattr(entry, "colour", None)
+                items.append((colour, entry))
+    points: list[tuple[str, Point]] = []
     for colour, value in items:
-        name = str(getattr(colour, "value", colour))
-        if name not in ("red", "amber", "green"):
-            continue
+        name = str(getattr(colour, "value", colour)) if colour is not None else UNNAMED_LAMP
+        if name not in _LAMP_NAMES:
+            name = UNNAMED_LAMP
         centre = getattr(value, "centre", None) or getattr(value, "center", None) or value
         try:
-            points[name] = (float(centre[0]), float(centre[1]))
+            points.append((name, (float(centre[0]), float(centre[1]))))
         except (TypeError, ValueError, IndexError, KeyError):
             continue
     return points
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.number)
+
+
+def _lamp_colour(name: str) -> BGR:
+    return PHASE_COLOURS[Phase(name)] if name in _LAMP_NAMES else (255, 255, 255)
 
 
 # ---------------------------------------------------------------- drawing primitives

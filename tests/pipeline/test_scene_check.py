@@ -4,6 +4,7 @@ errors for bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from pipeline.cli import main
 from pipeline.config import CameraConfig, load_config
 from pipeline.scenario import ScenarioFiles, build_script, generate
 from pipeline.scene_check import MAX_COLUMNS, check_scene
-from pipeline.scene_overlay import STOP_LINE_COLOUR
+from pipeline.scene_overlay import STOP_LINE_COLOUR, UNNAMED_LAMP, lamp_points
+from pipeline.signal import Phase, SignalTracker
 
 WIDTH, HEIGHT = 1280, 720
 FRAME_S = 0.1  # the scenario's frame interval (10 frames/s)
@@ -139,6 +141,27 @@ def test_seconds_and_every_bound_the_work(scenario: ScenarioFiles) -> None:
     assert len({s.crop.shape for s in head.strip.samples}) == 1
     # The overview frame is the one in the middle of the part read.
     assert check.frame_t == pytest.approx(10.0, abs=FRAME_S)
+    # Where the reader keeps each frame's own reading, the strip shows it too.
+    if hasattr(SignalTracker((0, 0, 1, 1)), "last_reading"):
+        plan = build_script("red_light").plan
+        assert [s.reading for s in head.strip.samples] == [
+            Phase(plan.phase_at(s.t)) for s in head.strip.samples
+        ]
+
+
+def test_lamp_points_takes_the_layouts_a_reader_may_expose() -> None:
+    @dataclasses.dataclass
+    class Lamp:
+        phase: Phase | None
+        centre: tuple[float, float]
+
+    as_mapping = {Phase.RED: (10, 20), "green": (10.0, 40.0)}
+    as_pairs = [(Phase.RED, (10, 20)), (None, (10, 30))]
+    as_objects = [Lamp(Phase.AMBER, (1.5, 2.5))]
+    assert lamp_points(as_mapping) == [("red", (10.0, 20.0)), ("green", (10.0, 40.0))]
+    assert lamp_points(as_pairs) == [("red", (10.0, 20.0)), (UNNAMED_LAMP, (10.0, 30.0))]
+    assert lamp_points(as_objects) == [("amber", (1.5, 2.5))]
+    assert lamp_points(None) == [] and lamp_points(3) == []
 
 
 def test_strip_spreads_at_most_max_columns_over_the_video(scenario: ScenarioFiles) -> None:
