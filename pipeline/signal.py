@@ -18,22 +18,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Literal
 
 import cv2
 import numpy as np
 
-Box = tuple[float, float, float, float]
-Point = tuple[float, float]
+from pipeline.signal_lamps import HeadReader, HeadReading
+from pipeline.signal_phase import Box, Phase, Point
+
 SignalSource = Literal["image", "controller"]
-
-
-class Phase(StrEnum):
-    RED = "red"
-    AMBER = "amber"
-    GREEN = "green"
-    UNKNOWN = "unknown"
 
 
 # OpenCV hue runs 0-179. Red wraps around 0.
@@ -248,6 +241,9 @@ class SignalTracker:
     ) -> None:
         self.region = region
         self.lamps = dict(lamps) if lamps else None
+        self.reader = HeadReader(region, self.lamps)
+        self.last_reading: HeadReading | None = None
+        """The raw reading of the last frame given to `update` (before smoothing)."""
         self.confirm_frames = confirm_frames
         self.hold_s = hold_s
         self._state = SignalState(Phase.UNKNOWN, None)
@@ -260,8 +256,16 @@ class SignalTracker:
     def state(self) -> SignalState:
         return self._state
 
+    @property
+    def layout(self) -> list[tuple[Phase | None, Point]]:
+        """The head's lamps as given or learned so far: colour (None while untold)
+        and centre in image pixels."""
+        return self.reader.layout
+
     def update(self, image: np.ndarray, t: float) -> SignalState:
-        return self.observe(classify_lamp(image, self.region, lamps=self.lamps), t)
+        """Read the head on one frame taken at stream time `t`; returns the smoothed state."""
+        self.last_reading = self.reader.read(image)
+        return self.observe(self.last_reading.phase, t)
 
     def observe(self, reading: Phase, t: float) -> SignalState:
         """Feed one reading taken at stream time `t`; returns the smoothed state."""
