@@ -33,9 +33,10 @@ import numpy as np  # noqa: E402
 from ultralytics.trackers.bot_sort import BOTSORT  # noqa: E402
 from ultralytics.trackers.byte_tracker import BYTETracker  # noqa: E402
 
-from models.detections import Detections, Tracks  # noqa: E402
+from models.detections import Detections, Tracks, class_id  # noqa: E402
 
 _REFERENCE_FPS = 30.0  # ByteTrack's `track_buffer` is defined in frames at 30 fps
+_FOUR_WHEELED_IDS = np.array([class_id(name) for name in ("car", "truck", "bus")])
 
 TrackerType = Literal["bytetrack", "botsort"]
 CameraMotion = Literal["none", "sparse_optical_flow"]
@@ -91,6 +92,7 @@ class ByteTracker:
         match_thresh: float = 0.8,
         duplicate_iou: float | None = 0.6,
         class_settle_s: float = 1.0,
+        nested_containment: float | None = 0.9,
     ) -> None:
         """Create a tracker for one camera.
 
@@ -117,10 +119,17 @@ class ByteTracker:
                 fixed. A vehicle entering at the image edge is often half in view and
                 misclassed for a frame or two (a motorbike as `truck`); the vote lets the
                 following sightings correct that.
+            nested_containment: A car, truck or bus box lying at least this share inside
+                a larger car, truck or bus box is a part of that vehicle (detectors box a
+                van's rear or a pickup's cab as a second, smaller `car` whose IoU with the
+                whole is too low for NMS) and is dropped before tracking; as its own track
+                it would cross a line a moment after the whole and be reported twice.
+                None keeps both.
 
         Raises:
             ValueError: For a non-positive `frame_rate` or `track_buffer`, a
-                `duplicate_iou` outside (0, 1] or a negative `class_settle_s`.
+                `duplicate_iou` or `nested_containment` outside (0, 1] or a negative
+                `class_settle_s`.
         """
         if frame_rate <= 0:
             raise ValueError(f"frame_rate must be positive, got {frame_rate}")
@@ -128,10 +137,13 @@ class ByteTracker:
             raise ValueError(f"track_buffer must be positive, got {track_buffer}")
         if duplicate_iou is not None and not 0 < duplicate_iou <= 1:
             raise ValueError(f"duplicate_iou must be in (0, 1], got {duplicate_iou}")
+        if nested_containment is not None and not 0 < nested_containment <= 1:
+            raise ValueError(f"nested_containment must be in (0, 1], got {nested_containment}")
         if class_settle_s < 0:
             raise ValueError(f"class_settle_s must not be negative, got {class_settle_s}")
         self.frame_rate = frame_rate
         self.duplicate_iou = duplicate_iou
+        self.nested_containment = nested_containment
         self.class_settle_frames = max(1, round(class_settle_s * frame_rate))
         # Ultralytics takes the buffer in frames as called, so convert from ByteTrack's
         # 30 fps convention; otherwise a 10 fps camera would keep lost tracks 3 s.
@@ -210,7 +222,9 @@ class ByteTracker:
         self._settled.clear()
 
     def _without_duplicates(self, detections: Detections) -> Detections:
-        """Drop detections that repeat a higher-scoring one under another class."""
+        """Drop detections that repeat a higher-scoring one under another class, and
+        parts of a vehicle boxed inside the whole."""
+        detections = self._without_nested_parts(detections)
         if self.duplicate_iou is None or len(detections) < 2:
             return detections
         xyxy = detections.xyxy.astype(np.float64)
@@ -220,6 +234,25 @@ class ByteTracker:
         )
         keep = np.sort(np.asarray(kept, dtype=np.int64).reshape(-1))
         return detections if len(keep) == len(detections) else detections.select(keep)
+
+    def _without_nested_parts(self, detections: Detections) -> Detections:
+        """Drop car/truck/bus boxes lying `nested_containment` inside a larger one."""
+        if self.nested_containment is None or len(detections) < 2:
+            return detections
+        four_wheeled = np.isin(detections.class_ids, _FOUR_WHEELED_IDS)
+        if np.count_nonzero(four_wheeled) < 2:
+            return detections
+        xyxy = detections.xyxy.astype(np.float64)
+        area = np.prod(np.clip(xyxy[:, 2:] - xyxy[:, :2], 0, None), axis=1)
+        top_left = np.maximum(xyxy[:, None, :2], xyxy[None, :, :2])
+        bottom_right = np.minimum(xyxy[:, None, 2:], xyxy[None, :, 2:])
+        inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
+        # inside[i, j]: share of box i inside box j, for a box j larger than i.
+        inside = inter / np.maximum(area[:, None], 1e-9)
+        larger = area[None, :] > area[:, None]
+        pairs = four_wheeled[:, None] & four_wheeled[None, :] & larger
+        nested = np.any(pairs & (inside >= self.nested_containment), axis=1)
+        return detections if not nested.any() else detections.select(np.flatnonzero(~nested))
 
     def _remember_classes(self, detections: Detections) -> None:
         """Count this frame's sightings towards unsettled classes; forget removed tracks."""
@@ -280,13 +313,14 @@ class BotSortTracker(ByteTracker):
         proximity_thresh: float = 0.5,
         duplicate_iou: float | None = 0.6,
         class_settle_s: float = 1.0,
+        nested_containment: float | None = 0.9,
     ) -> None:
         """Create a tracker for one camera.
 
         Args:
             frame_rate, track_high_thresh, track_low_thresh, new_track_thresh,
-                track_buffer, match_thresh, duplicate_iou, class_settle_s: As for
-                `ByteTracker`.
+                track_buffer, match_thresh, duplicate_iou, class_settle_s,
+                nested_containment: As for `ByteTracker`.
             camera_motion: `sparse_optical_flow` (BoT-SORT's usual setting) estimates the
                 frame-to-frame camera motion (a few milliseconds per 720p frame) and moves
                 every track with it, for swaying poles and PTZ cameras; it needs the
@@ -314,6 +348,7 @@ class BotSortTracker(ByteTracker):
             match_thresh=match_thresh,
             duplicate_iou=duplicate_iou,
             class_settle_s=class_settle_s,
+            nested_containment=nested_containment,
         )
 
     def _build(self, args: SimpleNamespace) -> BYTETracker:

@@ -696,6 +696,16 @@ class TrackerBase(StrictModel):
         "one vehicle seen twice (a pickup as car and truck): the lower-scoring one is dropped "
         "before tracking, so two tracks never take turns on it. null keeps both.",
     )
+    nested_containment: float | None = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description="A car, truck or bus box lying at least this share inside a larger car, "
+        "truck or bus box is a part of that vehicle (a van's rear or a pickup's cab boxed "
+        "again as a smaller car) and is dropped before tracking; as a track of its own it "
+        "would cross the stop line a moment after the whole and be reported twice. null "
+        "keeps both.",
+    )
     class_settle_s: float = Field(
         default=1.0,
         ge=0,

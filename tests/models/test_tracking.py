@@ -268,7 +268,8 @@ def test_one_vehicle_boxed_under_two_classes_gets_one_track(kind: TrackerType) -
         )
 
     # The detector's favourite flips between the two boxes; one id must follow it.
-    merged, both = build_tracker(kind, 10), build_tracker(kind, 10, duplicate_iou=None)
+    merged = build_tracker(kind, 10)
+    both = build_tracker(kind, 10, duplicate_iou=None, nested_containment=None)
     ids: list[int] = []
     counts = []
     for t in range(10):
@@ -292,6 +293,39 @@ def test_a_motorbike_beside_a_car_is_not_a_duplicate() -> None:
     assert sorted(tracks.class_names) == ["car", "motorbike"]
 
 
-def test_duplicate_iou_must_be_a_fraction() -> None:
-    with pytest.raises(ValueError, match="duplicate_iou"):
-        ByteTracker(duplicate_iou=0)
+@pytest.mark.parametrize("kind", TRACKER_TYPES)
+def test_a_part_of_a_vehicle_boxed_inside_it_gets_no_track_of_its_own(kind: TrackerType) -> None:
+    # A van's rear boxed again as a smaller car inside the van's box: IoU ~0.3, so
+    # NMS keeps both; a track of its own would cross the stop line after the van.
+    def frame(t: int) -> Detections:
+        x = 100 + 8 * t
+        return Detections(
+            xyxy=np.array([[x, 100, x + 200, 220], [x + 90, 150, x + 195, 218]], dtype=np.float32),
+            scores=np.array([0.96, 0.7]),
+            class_ids=np.array([class_id("car"), class_id("car")]),
+        )
+
+    nested, both = build_tracker(kind, 10), build_tracker(kind, 10, nested_containment=None)
+    for t in range(6):
+        tracks, kept = nested.update(frame(t)), both.update(frame(t))
+    assert len(tracks) == 1 and tracks.xyxy[0][0] == pytest.approx(140)
+    assert len(kept) == 2
+
+
+def test_a_motorbike_inside_a_bus_box_keeps_its_track() -> None:
+    # Only four-wheeled parts count as parts: a motorbike seen against a bus is its own.
+    tracker = build_tracker("bytetrack", 10)
+    dets = Detections(
+        xyxy=np.array([[100, 50, 500, 300], [200, 180, 260, 290]], dtype=np.float32),
+        scores=np.array([0.9, 0.6]),
+        class_ids=np.array([class_id("bus"), class_id("motorbike")]),
+    )
+    for _ in range(3):
+        tracks = tracker.update(dets)
+    assert sorted(tracks.class_names) == ["bus", "motorbike"]
+
+
+@pytest.mark.parametrize("setting", ["duplicate_iou", "nested_containment"])
+def test_overlap_settings_must_be_fractions(setting: str) -> None:
+    with pytest.raises(ValueError, match=setting):
+        ByteTracker(**{setting: 0})
