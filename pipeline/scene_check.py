@@ -55,6 +55,10 @@ DEFAULT_SECONDS = 180.0
 """Video read by default: longer than a full signal cycle at most junctions."""
 MAX_COLUMNS = 60
 """Most crops per head in `signals.png` when `every` is not given."""
+_BACKGROUND_FRAMES = 24
+"""Most frames in the median of `background.png` (whole frames, held in memory)."""
+_MIN_BACKGROUND_FRAMES = 5
+"""Fewer frames than this make no background: a median of two or three keeps the traffic."""
 _CROP_MARGIN = 0.3
 """Share of the region's size shown around it in a head's crop: a region that misses
 its lamps shows them just outside the outline."""
@@ -104,6 +108,9 @@ class SceneCheck:
         warnings: Mismatches between the config and the video.
         detection: (label, box) of the part of the frame the detector looks at and of
             each of its tiles; empty when it looks at the whole frame.
+        background: Per-pixel median of frames spread over the part read: moving
+            traffic drops out and the painted markings show (None from too few frames).
+        background_frames: How many frames that median is of.
     """
 
     camera: CameraConfig
@@ -118,6 +125,8 @@ class SceneCheck:
     notes: list[str]
     warnings: list[str]
     detection: list[tuple[str, tuple[float, float, float, float]]] = field(default_factory=list)
+    background: np.ndarray | None = None
+    background_frames: int = 0
 
 
 def select_camera(
@@ -212,6 +221,10 @@ def check_scene(
         if not _reads_image(head)
     ]
     columns = _Columns(every)
+    # The background's frames are spread over the whole part read like the strips'
+    # columns, fewer of them: each is a whole frame held in memory.
+    stills = _Columns(None, most=_BACKGROUND_FRAMES)
+    kept: list[np.ndarray] = []
     sampler = Sampler(camera.analysis_fps)
     frames, first_t, last_t = 0, None, 0.0
     overview: tuple[float, np.ndarray] | None = None
@@ -237,6 +250,10 @@ def check_scene(
         column = columns.take(t)
         for reader in readers:
             reader.read(image, t, column)
+        if stills.take(t):
+            kept.append(image)
+        if stills.thin():
+            kept = kept[::2]
         if columns.thin():
             for reader in readers:
                 reader.thin()
@@ -258,6 +275,8 @@ def check_scene(
         notes=notes,
         warnings=warnings,
         detection=detection,
+        background=_median(kept) if len(kept) >= _MIN_BACKGROUND_FRAMES else None,
+        background_frames=len(kept),
     )
 
 
@@ -282,6 +301,15 @@ def write_pictures(check: SceneCheck, out_dir: Path) -> list[Path]:
         warnings=check.warnings,
     )
     pictures = {"overview.png": overview}
+    if check.background is not None:
+        pictures["background.png"] = draw_overview(
+            check.background,
+            check.camera,
+            detection=check.detection,
+            header=f"{check.camera.id} | median of {check.background_frames} frames over "
+            f"{check.first_t:.0f}-{check.last_t:.0f} s: moving traffic removed",
+            warnings=check.warnings,
+        )
     if check.heads:
         pictures["signals.png"] = draw_signal_strips([r.strip for r in check.heads])
     paths = []
@@ -341,7 +369,7 @@ def _decode(video: Path) -> Iterator[tuple[float, av.VideoFrame, float | None]]:
 
 
 class _Columns:
-    """Which analysed frames get a column in the strips.
+    """Which analysed frames get a column in the strips (or a place in the background).
 
     With a fixed `every`, one column per `every` seconds. Without one, every frame
     at first, then every other one each time the columns pass `MAX_COLUMNS`: the
@@ -349,8 +377,9 @@ class _Columns:
     columns, without knowing its length in advance.
     """
 
-    def __init__(self, every: float | None) -> None:
+    def __init__(self, every: float | None, *, most: int = MAX_COLUMNS) -> None:
         self.every = every
+        self.most = most
         self._due: float | None = None
         self._stride = 1
         self._index = 0
@@ -371,7 +400,7 @@ class _Columns:
 
     def thin(self) -> bool:
         """True (once) when the kept columns must be halved: drop every other one."""
-        if self.every is not None or self._kept <= MAX_COLUMNS:
+        if self.every is not None or self._kept <= self.most:
             return False
         self._stride *= 2
         self._kept = (self._kept + 1) // 2
@@ -531,3 +560,13 @@ def _detection_boxes(
 def _float_box(box: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
     x1, y1, x2, y2 = box
     return (float(x1), float(y1), float(x2), float(y2))
+
+
+def _median(frames: list[np.ndarray]) -> np.ndarray:
+    """Per-pixel median, one band of rows at a time (the whole stack at once would
+    need several times the frames' memory)."""
+    stack = np.stack(frames)
+    out = np.empty_like(stack[0])
+    for top in range(0, out.shape[0], 64):
+        out[top : top + 64] = np.median(stack[:, top : top + 64], axis=0).astype(np.uint8)
+    return out

@@ -18,6 +18,7 @@ import yaml
 from pipeline.cli import main
 from pipeline.config import CameraConfig, load_config
 from pipeline.scenario import ScenarioFiles, build_script, generate
+from pipeline.scenario.groundtruth import read_boxes
 from pipeline.scene_check import MAX_COLUMNS, check_scene
 from pipeline.scene_overlay import STOP_LINE_COLOUR, UNNAMED_LAMP, lamp_points
 from pipeline.signal import Phase, SignalTracker
@@ -28,7 +29,7 @@ FRAME_S = 0.1  # the scenario's frame interval (10 frames/s)
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> ScenarioFiles:
-    return generate("red_light", tmp_path_factory.mktemp("red_light"), write_boxes=False)
+    return generate("red_light", tmp_path_factory.mktemp("red_light"))
 
 
 @pytest.fixture(scope="module")
@@ -93,11 +94,14 @@ def test_writes_overview_at_the_videos_size_and_a_strip_per_head(checked: tuple[
     out, printed = checked
     overview = cv2.imread(str(out / "overview.png"))
     assert overview is not None and overview.shape == (HEIGHT, WIDTH, 3)
+    background = cv2.imread(str(out / "background.png"))
+    assert background is not None and background.shape == (HEIGHT, WIDTH, 3)
     signals = cv2.imread(str(out / "signals.png"))
     # One head: a title, the crops (48 px wide, the region's aspect) in rows, a legend.
     assert signals is not None and signals.shape[0] > 150 and signals.shape[1] >= 48
     assert f"{WIDTH}x{HEIGHT}" in printed
-    assert f"wrote {out / 'overview.png'}" in printed and f"wrote {out / 'signals.png'}" in printed
+    for name in ("overview.png", "background.png", "signals.png"):
+        assert f"wrote {out / name}" in printed
 
 
 def test_stop_line_is_drawn_where_the_config_puts_it(
@@ -175,6 +179,20 @@ def test_strip_spreads_at_most_max_columns_over_the_video(scenario: ScenarioFile
     assert MAX_COLUMNS // 2 <= len(times) <= MAX_COLUMNS
     steps = {round(b - a, 3) for a, b in zip(times, times[1:], strict=False)}
     assert len(steps) == 1 and times[0] == 0.0 and times[-1] >= 45.0 - steps.pop() - FRAME_S
+    # The background is the median of frames over the whole video: the vehicles in
+    # the overview frame are gone from it.
+    assert check.background is not None and check.background.shape == (HEIGHT, WIDTH, 3)
+    assert 12 <= check.background_frames <= 24
+    assert scenario.boxes is not None
+    (frame,) = [f for f in read_boxes(scenario.boxes) if abs(f.t - check.frame_t) < 1e-3]
+    assert frame.vehicles
+    for vehicle in frame.vehicles:
+        x1, y1, x2, y2 = (int(v) for v in vehicle.box)
+        x1, y1, x2, y2 = max(0, x1), max(0, y1), min(WIDTH, x2), min(HEIGHT, y2)
+        seen = check.frame[y1:y2, x1:x2].astype(int)
+        empty = check.background[y1:y2, x1:x2].astype(int)
+        differs = np.abs(seen - empty).max(axis=2) > 40
+        assert differs.mean() > 0.3, vehicle.id
 
 
 def test_warns_when_the_scene_was_drawn_for_another_image_size(
