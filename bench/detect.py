@@ -2,6 +2,7 @@
 
 Usage:
     python bench/detect.py [--sizes 416 608 640] [--batches 1 4 8] [--seconds 3]
+                           [--models yolov3-tiny yolov4-tiny]
                            [--ultralytics-model plate-yolov8n]
 
 For each (input size, batch) it runs every backend/runtime's `detect` on batches of a
@@ -12,7 +13,8 @@ the precision it computes in; OpenVINO runs the default INT8 model and, for
 comparison, the float model in bf16. Interleaving and the best
 round keep figures in one table comparable on a shared, noisy machine, where another
 process's burst would otherwise land on one runtime only; compare tables across runs
-only loosely. The last lines give the default's speed-up over OpenCV DNN.
+only loosely. The last lines give, per Darknet model, the default runtime's speed-up
+over OpenCV DNN running that same model.
 """
 
 from __future__ import annotations
@@ -66,21 +68,20 @@ def _sized(detect: Callable[[list[np.ndarray], list[int]], object]) -> Detect:
     return lambda frames, size: detect(frames, [size] * len(frames))
 
 
-def darknet_backends() -> tuple[dict[str, Detect], str]:
-    """Every runtime's default, and OpenVINO's float model too; also the default's name."""
+def darknet_backends(model: str) -> tuple[dict[str, Detect], str]:
+    """Every runtime's default for one registry model, and OpenVINO's float model too;
+    also the default's row name."""
     backends: dict[str, Detect] = {}
     default = ""
     for runtime in available_runtimes():
-        detector = DarknetDetector.from_registry("yolov3-tiny", runtime=runtime)  # type: ignore[arg-type]
-        name = f"darknet/{runtime} {detector.precision}"
+        detector = DarknetDetector.from_registry(model, runtime=runtime)  # type: ignore[arg-type]
+        name = f"{model}/{runtime} {detector.precision}"
         backends[name] = _sized(detector.detect)
         default = default or name  # available_runtimes() lists the default first
         if runtime == "openvino":
             # The float model, to show what quantising gains.
-            float_model = DarknetDetector.from_registry(
-                "yolov3-tiny", runtime="openvino", precision="bf16"
-            )
-            backends["darknet/openvino bf16"] = _sized(float_model.detect)
+            float_model = DarknetDetector.from_registry(model, runtime="openvino", precision="bf16")
+            backends[f"{model}/openvino bf16"] = _sized(float_model.detect)
     return backends, default
 
 
@@ -106,13 +107,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--seconds", type=float, default=1.0, help="per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--models", nargs="+", default=["yolov3-tiny", "yolov4-tiny"], help="Darknet models"
+    )
     parser.add_argument("--ultralytics-model", default="plate-yolov8n")
     parser.add_argument("--no-ultralytics", action="store_true")
     args = parser.parse_args(argv)
 
-    weights.resolve("yolov3-tiny")  # fail early, naming the pull command
+    for model in args.models:
+        weights.resolve(model)  # fail early, naming the pull command
     frame = cctv_frame()
-    backends, default = darknet_backends()
+    backends: dict[str, Detect] = {}
+    defaults: dict[str, str] = {}
+    for model in args.models:
+        model_backends, defaults[model] = darknet_backends(model)
+        backends.update(model_backends)
     if not args.no_ultralytics:
         backends.update(ultralytics_backends(args.ultralytics_model))
 
@@ -133,12 +142,15 @@ def main(argv: list[str] | None = None) -> int:
             for name, times in rounds.items():
                 ms = results[(name, size, batch)] = min(times)
                 print(f"{name:40} {size:>5} {batch:>5} {ms:>9.1f} {1000 / ms:>9.1f}", flush=True)
-    for size in args.sizes:
-        for batch in args.batches:
-            base = results.get(("darknet/opencv f32", size, batch))
-            ours = results.get((default, size, batch))
-            if base and ours:
-                print(f"default {default} vs darknet/opencv @{size} b{batch}: {base / ours:.2f}x")
+    for model, default in defaults.items():
+        for size in args.sizes:
+            for batch in args.batches:
+                base = results.get((f"{model}/opencv f32", size, batch))
+                ours = results.get((default, size, batch))
+                if base and ours:
+                    print(
+                        f"default {default} vs {model}/opencv @{size} b{batch}: {base / ours:.2f}x"
+                    )
     return 0
 
 

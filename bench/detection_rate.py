@@ -2,12 +2,13 @@
 
 Usage:
     python bench/detection_rate.py --video DIR/video.mp4 [--input-size 608] [--every 1]
-                                   [--precision auto|f32|bf16|int8]
+                                   [--precision auto|f32|bf16|int8] [--model yolov3-tiny]
 
-Reads `DIR/boxes.jsonl` (written by `trafficcam scenario`), runs yolov3-tiny from the
-model registry over the video, and prints, per vehicle and per class, the fraction of
-frames in which the vehicle was fully in view and a vehicle-class detection overlapped
-it with IoU >= 0.3, plus which class the detector called it.
+Reads `DIR/boxes.jsonl` (written by `trafficcam scenario`), runs a Darknet model from
+the registry (yolov3-tiny unless `--model` says otherwise) over the video, and prints,
+per vehicle and per class, the fraction of frames in which the vehicle was fully in
+view and a vehicle-class detection overlapped it with IoU >= 0.3, plus which class the
+detector called it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def measure(
     min_iou: float = 0.3,
     batch: int = 8,
     precision: Precision = "auto",
+    model: str = "yolov3-tiny",
 ) -> tuple[DetectionTally, float]:
     """Run the detector over `video` and score it against the `boxes.jsonl` beside it.
 
@@ -42,14 +44,13 @@ def measure(
         min_iou: IoU a detection needs to count as finding a vehicle.
         batch: Frames per detector call.
         precision: The detector's precision (OpenVINO: int8, bf16 or f32).
+        model: Registry name of the Darknet model.
 
     Returns:
         The tally and the detector's mean milliseconds per frame.
     """
     truths = {t.frame: t for t in read_boxes(video.parent / "boxes.jsonl")}
-    detector = DarknetDetector.from_registry(
-        "yolov3-tiny", input_size=input_size, precision=precision
-    )
+    detector = DarknetDetector.from_registry(model, input_size=input_size, precision=precision)
     tally = DetectionTally()
     pending: list[tuple[int, object]] = []
     spent, frames_run = 0.0, 0
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, default=1, help="score every n-th frame")
     parser.add_argument("--min-iou", type=float, default=0.3)
     parser.add_argument("--precision", choices=["auto", "f32", "bf16", "int8"], default="auto")
+    parser.add_argument("--model", default="yolov3-tiny", help="Darknet registry model")
     args = parser.parse_args(argv)
     if not (args.video.parent / "boxes.jsonl").is_file():
         print(
@@ -98,9 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         every=args.every,
         min_iou=args.min_iou,
         precision=args.precision,
+        model=args.model,
     )
     print(
-        f"yolov3-tiny @ {args.input_size} ({args.precision}): {ms:.1f} ms/frame, "
+        f"{args.model} @ {args.input_size} ({args.precision}): {ms:.1f} ms/frame, "
         f"IoU >= {args.min_iou}"
     )
     print(f"{'vehicle':<14}{'class':<11}{'frames':>7}{'rate':>8}  detector labels")
