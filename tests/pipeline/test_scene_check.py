@@ -208,6 +208,24 @@ def test_warns_when_the_scene_was_drawn_for_another_image_size(
     assert "warning: scene.image_size is 1920x1080 but the video's frames are 1280x720" in run.out
 
 
+def test_notes_points_off_the_frame_and_heads_it_cannot_read(
+    scenario: ScenarioFiles, tmp_path: Path
+) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        scene = data["cameras"][0]["scene"]
+        del scene["image_size"]
+        scene["lanes"][0]["polygon"] = [[0, 300], [1400, 300], [1400, 542], [0, 542]]
+        scene["signal_heads"].append({"id": "ctl", "source": "controller"})
+
+    config = _write_config(scenario, tmp_path / "c.yaml", edit)
+    run = _CaptureMain()
+    argv = ["scene", "check", "--config", str(config), "--out", str(tmp_path / "o")]
+    assert run.run([*argv, "--seconds", "1"]) == 0, run.err
+    assert "warning: lane far: point (1400, 300) lies outside the 1280x720 frame" in run.out
+    assert "ctl: not read (source controller, no region)" in run.out
+    assert "main: green at 0.00 s" in run.out
+
+
 @pytest.mark.skipif(
     "detection_region" not in CameraConfig.model_fields, reason="no detection_region setting"
 )
