@@ -636,6 +636,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(port=args.port, workdir=Path(args.workdir) if args.workdir else None)
 
 
+# ---------------------------------------------------------------- doctor
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from pipeline import doctor
+
+    text, status = doctor.report(doctor.run_checks(DEFAULT_MODELS))
+    print(text)
+    return status
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -779,6 +790,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--workdir", help="where the demo keeps its files (default: ./var/demo)")
     demo.set_defaults(func=cmd_demo)
+
+    sub.add_parser(
+        "doctor", help="check system dependencies; names the Debian package of each missing one"
+    ).set_defaults(func=cmd_doctor)
 
     users = sub.add_parser("users", help="review UI accounts").add_subparsers(
         dest="users_command", required=True
