@@ -3,6 +3,7 @@
 Usage:
     python bench/detection_region.py --config examples/footage/vn_danang_gantry.yaml
         [--video CLIP] [--every 3] [--max-frames 60] [--variant full auto auto+tiles ...]
+        [--labels LABELS.yaml] [--model yolov4-tiny]
 
 Decodes every `--every`-th frame of the camera's clip (the config's source unless
 `--video` is given), then, for each variant of the camera's `detection_region`, runs
@@ -13,6 +14,13 @@ Variants: `full` (the whole frame, as before regions), `auto` (the default), `au
 (auto with up to 2 tiles), or `x1,y1,x2,y2` (an explicit area, `+tiles` allowed).
 Variants are run in interleaved rounds and the best round's time is kept, so a burst
 from another process on a shared machine does not land on one variant only.
+
+With `--labels LABELS.yaml` (a clip's labels, `shared/footage/labels/NAME.yaml`) it also
+runs every frame inside each labelled offence's crossing window and counts the offences
+whose vehicle is boxed (a box of its class, motorbike and bicycle taken as one, with
+IoU >= 0.3 against the labelled `box_at_crossing`) in at least one of those frames, the
+share of window frames in which it is, and the offences boxed as any class (a rider seen
+from behind is often boxed as a person only).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from typing import Any
 
 import av
 import numpy as np
+import yaml
 
 from models.darknet import fitted_input_shape
 from models.detections import class_id
@@ -42,6 +51,76 @@ def decode(video: Path, every: int, max_frames: int) -> list[np.ndarray]:
                 if len(frames) >= max_frames:
                     break
     return frames
+
+
+def decode_timed(video: Path, windows: list[tuple[float, float]]) -> list[tuple[float, Any]]:
+    """Every frame whose time (from the first frame's) falls in one of `windows`."""
+    frames: list[tuple[float, Any]] = []
+    with av.open(str(video)) as container:
+        first: float | None = None
+        for frame in container.decode(video=0):
+            t = float(frame.time or 0.0)
+            first = t if first is None else first
+            t -= first
+            if any(a - 1e-3 <= t <= b + 1e-3 for a, b in windows):
+                frames.append((t, frame.to_ndarray(format="bgr24")))
+    return frames
+
+
+def box_iou(a: list[float], b: list[float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def labelled_recall(
+    labels: Path,
+    video: Path,
+    runs: dict[str, CameraRegions],
+    camera_id: str,
+    detector: Any,
+    size: int,
+) -> None:
+    """Print, per variant, how many labelled offences' vehicles are boxed near their crossing."""
+    data = yaml.safe_load(labels.read_text())
+    offences = [v for v in data.get("violations") or [] if v.get("box_at_crossing")]
+    frames = decode_timed(video, [(v["t_start"], v["t_end"]) for v in offences])
+    two_wheel = {"motorbike", "bicycle"}
+    print(f"labelled crossings: {len(offences)} ({len(frames)} frames in their windows)")
+    for variant, regions in runs.items():
+        found: dict[float, Any] = {}
+        for t, image in frames:
+            [found[t]] = regions.detect(detector, [image], [camera_id], [size])
+        boxed = anything = 0
+        shares = []
+        for offence in offences:
+            wanted = two_wheel if offence["vehicle"] in two_wheel else {offence["vehicle"]}
+            in_window = [
+                d
+                for t, d in found.items()
+                if offence["t_start"] - 1e-3 <= t <= offence["t_end"] + 1e-3
+            ]
+            hits = [
+                any(
+                    name in wanted and box_iou(box, offence["box_at_crossing"]) >= 0.3
+                    for box, name in zip(d.xyxy.tolist(), d.class_names, strict=True)
+                )
+                for d in in_window
+            ]
+            boxed += any(hits)
+            anything += any(
+                box_iou(box, offence["box_at_crossing"]) >= 0.3
+                for d in in_window
+                for box in d.xyxy.tolist()
+            )
+            shares.append(sum(hits) / max(1, len(hits)))
+        share = sum(shares) / max(1, len(shares))
+        print(
+            f"  {variant:28} boxed {boxed}/{len(offences)} as their class "
+            f"(in {share:.0%} of window frames), {anything}/{len(offences)} as any class"
+        )
 
 
 def variant_camera(camera: CameraConfig, variant: str) -> CameraConfig:
@@ -63,9 +142,14 @@ def main() -> None:
     parser.add_argument("--max-frames", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--variant", nargs="+", default=["full", "auto", "auto+tiles"])
+    parser.add_argument("--labels", type=Path, help="the clip's labels (NAME.yaml)")
+    parser.add_argument("--model", help="detector registry name instead of the config's")
     args = parser.parse_args()
 
     config = load_config(args.config)
+    if args.model:
+        detector_settings = config.detector.model_copy(update={"model": args.model})
+        config = config.model_copy(update={"detector": detector_settings})
     camera = config.cameras[0]
     video = args.video or Path(camera.source.url)
     frames = decode(video, args.every, args.max_frames)
@@ -108,6 +192,8 @@ def main() -> None:
         per_frame, in_lane = counts[variant]
         crops = ", ".join(shapes)
         print(f"{variant:28} {best[variant]:9.1f} {per_frame:12.2f} {in_lane:9.2f}  {crops}")
+    if args.labels is not None:
+        labelled_recall(args.labels, video, runs, camera.id, detector, size)
 
 
 if __name__ == "__main__":
