@@ -56,8 +56,10 @@ _COLOUR_SATURATION = 70
 # Share of a blob and its glow that must carry a lamp colour; below it the blob
 # is white light (headlight, glint on the housing).
 _MIN_COLOURED_SHARE = 0.15
-# Once the head's lit contrast is known, a blob below this share of it is no lamp.
+# Once a lamp's lit contrast is known, a blob on it below this share is unlit;
+# a blob below this share of the head's main lit contrast is no lamp at all.
 _LEARNED_LIT_SHARE = 0.4
+_HEAD_LIT_SHARE = 0.25
 # Shape limits of a lamp (see pipeline.signal): a disc, not a digit or a bar.
 _MIN_ASPECT = 0.6
 _MIN_SOLIDITY = 0.8
@@ -117,6 +119,7 @@ class LampSlot:
         colour: The lamp's colour; None while the layout cannot tell it yet.
         given: Whether it came from the configuration.
         sightings: Lit blobs seen at it.
+        lit_contrast: Its running brightness above the head's dark level when lit.
         green_weight: Sightings that were green.
         red_weight: Sum of the warm sightings' red shares.
     """
@@ -125,6 +128,7 @@ class LampSlot:
     colour: Phase | None = None
     given: bool = False
     sightings: int = 0
+    lit_contrast: float | None = None
     green_weight: float = 0.0
     red_weight: float = 0.0
 
@@ -277,7 +281,10 @@ class _SpotFrame:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
         around = cv2.dilate(component, kernel).astype(bool)
         glow = self.glow[y1:y2, x1:x2][around]
-        if np.count_nonzero(glow) < _MIN_COLOURED_SHARE * np.count_nonzero(around):
+        # Counted against the ring alone: a blown-out white lamp keeps its colour
+        # only in a thin rim, while a headlight's or glint's ring is pale.
+        ring = int(np.count_nonzero(around)) - int(np.count_nonzero(component))
+        if np.count_nonzero(glow) < _MIN_COLOURED_SHARE * max(ring, 1):
             return None
         hue = self.hue[y1:y2, x1:x2][around]
         votes = self.weight[y1:y2, x1:x2][around]
@@ -371,7 +378,7 @@ class HeadReader:
             return HeadReading(Phase.UNKNOWN)
         floor = _MIN_CONTRAST
         if self.lit_contrast is not None:
-            floor = max(floor, _LEARNED_LIT_SHARE * self.lit_contrast)
+            floor = max(floor, _HEAD_LIT_SHARE * self.lit_contrast)
         placed = [
             (
                 spot,
@@ -396,6 +403,19 @@ class HeadReader:
             slot = self._slot_for(at, spot)
             if slot is None:
                 continue
+            # Each lamp against its own lit state: a red LED may be twice as
+            # bright as the green beside it, and its unlit lens brighter than
+            # the lit green.
+            if (
+                slot.lit_contrast is not None
+                and spot.contrast < _LEARNED_LIT_SHARE * slot.lit_contrast
+            ):
+                continue
+            slot.lit_contrast = (
+                spot.contrast
+                if slot.lit_contrast is None
+                else 0.8 * slot.lit_contrast + 0.2 * spot.contrast
+            )
             self._learn(slot, spot, at)
             colour = slot.colour if slot.colour is not None else self._colour_alone(at, spot)
             if colour is not None:
