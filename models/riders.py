@@ -1,6 +1,7 @@
 """Riders: persons associated with the motorbike they sit on.
 
-A rider's box lies over the motorbike's horizontally, ends (feet on the pegs) inside
+A rider's box lies over the motorbike's horizontally (over most of the narrower of the
+two: a bike seen from behind is narrower than its rider), ends (feet on the pegs) inside
 the motorbike's box rather than far below it, and starts above the bike's middle.
 Persons further down the image (walking in front of the bike) or off to its side are
 not riders. A pedestrian standing right beside a bike, at the same depth, passes this
@@ -19,7 +20,8 @@ import numpy as np
 from models.detections import Detections, class_id
 
 MIN_HORIZONTAL_OVERLAP = 0.5
-"""Share of the person's width that must lie over the motorbike."""
+"""Share of the narrower box's width (the person's in a side view, the bike's seen from
+behind) that the two boxes must share horizontally."""
 
 
 def associate_riders(detections: Detections) -> dict[int, list[int]]:
@@ -35,26 +37,29 @@ def associate_riders(detections: Detections) -> dict[int, list[int]]:
     bikes = np.flatnonzero(detections.class_ids == class_id("motorbike"))
     people = np.flatnonzero(detections.class_ids == class_id("person"))
     riders: dict[int, list[tuple[float, int]]] = {int(b): [] for b in bikes}
-    for p in people:
-        px1, py1, px2, py2 = detections.xyxy[p]
-        width = max(px2 - px1, 1e-6)
-        best, best_overlap = -1, 0.0
-        for b in bikes:
-            bx1, by1, bx2, by2 = detections.xyxy[b]
-            overlap = (min(px2, bx2) - max(px1, bx1)) / width
-            if overlap < MIN_HORIZONTAL_OVERLAP:
-                continue
-            # Seated: the person's box ends within the bike's box (not far below it,
-            # not above its top) and starts above the bike's middle.
-            bike_h = by2 - by1
-            if not (by1 + 0.2 * bike_h <= py2 <= by2 + 0.15 * bike_h):
-                continue
-            if py1 >= by1 + 0.5 * bike_h:
-                continue
-            if overlap > best_overlap:
-                best, best_overlap = int(b), float(overlap)
-        if best >= 0:
-            riders[best].append((best_overlap, int(p)))
+    if len(bikes) == 0 or len(people) == 0:
+        return {b: [] for b in riders}
+    # Every person against every bike at once: this runs on every analysed frame.
+    p = detections.xyxy[people].astype(np.float64)[:, None, :]
+    b = detections.xyxy[bikes].astype(np.float64)[None, :, :]
+    # Overlap as a share of the narrower box: a bike seen from behind is narrower than
+    # its rider, one seen from the side wider.
+    narrower = np.maximum(np.minimum(p[..., 2] - p[..., 0], b[..., 2] - b[..., 0]), 1e-6)
+    overlap = (np.minimum(p[..., 2], b[..., 2]) - np.maximum(p[..., 0], b[..., 0])) / narrower
+    # Seated: the person's box ends within the bike's box (not far below it, not above
+    # its top) and starts above the bike's middle.
+    bike_h = b[..., 3] - b[..., 1]
+    seated = (
+        (p[..., 3] >= b[..., 1] + 0.2 * bike_h)
+        & (p[..., 3] <= b[..., 3] + 0.15 * bike_h)
+        & (p[..., 1] < b[..., 1] + 0.5 * bike_h)
+    )
+    candidate = np.where(seated & (overlap >= MIN_HORIZONTAL_OVERLAP), overlap, -1.0)
+    best = candidate.argmax(axis=1)
+    for row, person in enumerate(people):
+        column = int(best[row])
+        if candidate[row, column] >= 0:
+            riders[int(bikes[column])].append((float(candidate[row, column]), int(person)))
     return {b: [p for _, p in sorted(found, reverse=True)] for b, found in riders.items()}
 
 

@@ -10,11 +10,9 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-import numpy as np
-
-from models.detections import Detections, class_id
+from models.detections import Detections
 from models.plate_crops import PlateCropCollector, TrackCrops
-from models.riders import associate_riders
+from models.rider_tracks import RiderCarry, riders_by_track
 from models.tracking import build_tracker
 from pipeline.clips import PendingClip
 from pipeline.config import ByteTrackConfig, CameraConfig, PlatesConfig, TrackerConfig
@@ -24,10 +22,9 @@ from pipeline.rules.base import FrameContext
 from pipeline.scene import SceneGeometry
 from pipeline.signal import SignalState
 from pipeline.signal_feed import CameraSignals, ControllerFeed, signal_measurements
-from pipeline.track_history import Box, TrackHistory
+from pipeline.track_history import TrackHistory
 from streams.frame import Frame
 
-VEHICLE_CLASSES = frozenset({"car", "motorbike", "bus", "truck", "bicycle"})
 SignalLog = Callable[[str, float, Mapping[str, SignalState]], None]
 """Called with (camera id, stream time, each head's state) for every analysed frame."""
 _RECENT_FRAMES_S = 5.0
@@ -81,8 +78,9 @@ class CameraPipeline:
         self.history = TrackHistory()
         self.geometry = SceneGeometry(camera.scene, camera.timezone)
         self.rules: list[Rule] = build_rules(camera, self.geometry)
-        # Rider association is per-frame work only one rule reads.
-        self._counts_riders = any(r.type == "overloaded_motorbike" for r in camera.rules)
+        # Riders are linked to their motorbikes on every frame: a rider carries the
+        # bike's track while the detector misses the bike, and rider counts use the links.
+        self.rider_carry = RiderCarry()
         self._recent: deque[Frame] = deque()
         self.frames_processed = 0
         self.plate_crops = (
@@ -98,10 +96,9 @@ class CameraPipeline:
         signal_states = self.signals.update(frame)
         if self.signal_log is not None:
             self.signal_log(self.camera.id, frame.pts, signal_states)
-        vehicles = detections.select(
-            np.array([name in VEHICLE_CLASSES for name in detections.class_names], dtype=bool)
+        tracks = self.tracker.update(
+            self.rider_carry.for_tracking(frame.pts, detections), frame.image
         )
-        tracks = self.tracker.update(vehicles, frame.image)
         boxes = [(float(a), float(b), float(c), float(d)) for a, b, c, d in tracks.xyxy.tolist()]
         if self.plate_crops is not None:
             self.plate_crops.update(frame.pts, frame.image, tracks.track_ids.tolist(), tracks.xyxy)
@@ -114,6 +111,7 @@ class CameraPipeline:
             classes=tracks.class_names,
             grounds=[self.geometry.to_ground(anchor_point(box)) for box in boxes],
             settled=tracks.class_settled.tolist(),
+            estimated=self.rider_carry.estimated(tracks).tolist(),
         )
         ctx = FrameContext(
             camera_id=self.camera.id,
@@ -123,11 +121,7 @@ class CameraPipeline:
             tracks=seen,
             signals=signal_states,
             wall_time=frame.wall_time,
-            riders=_riders_by_track(
-                tracks.track_ids.tolist(), boxes, tracks.class_names, detections
-            )
-            if self._counts_riders
-            else {},
+            riders=riders_by_track(tracks, detections),
         )
         findings = []
         for rule in self.rules:
@@ -179,37 +173,3 @@ class CameraPipeline:
             if frame.seq == seq:
                 return frame
         return None
-
-
-def _riders_by_track(
-    track_ids: list[int], boxes: list[Box], classes: list[str], detections: Detections
-) -> dict[int, list[Box]]:
-    """Persons riding each tracked motorbike on this frame (see models.riders).
-
-    Tracked motorbikes are matched with this frame's person detections, so a rider
-    count belongs to a track id and rules can hold it over several frames.
-    """
-    persons = detections.select(detections.class_ids == class_id("person"))
-    bikes = [
-        (tid, box)
-        for tid, box, name in zip(track_ids, boxes, classes, strict=True)
-        if name == "motorbike"
-    ]
-    if len(persons) == 0 or not bikes:
-        return {}
-    combined = Detections(
-        xyxy=np.concatenate([np.array([b for _, b in bikes], dtype=np.float32), persons.xyxy]),
-        scores=np.concatenate([np.ones(len(bikes), dtype=np.float32), persons.scores]),
-        class_ids=np.concatenate(
-            [np.full(len(bikes), class_id("motorbike")), persons.class_ids]
-        ).astype(persons.class_ids.dtype),
-    )
-    riders = associate_riders(combined)
-    out: dict[int, list[Box]] = {}
-    for row, people in riders.items():
-        if people:
-            out[bikes[row][0]] = [
-                (float(x1), float(y1), float(x2), float(y2))
-                for x1, y1, x2, y2 in combined.xyxy[people].tolist()
-            ]
-    return out

@@ -22,6 +22,9 @@ class TrackPoint:
     box: Box
     ground: Point | None = None
     """Anchor on the ground in metres, when the camera is calibrated."""
+    estimated: bool = False
+    """The box was estimated from the vehicle's rider, the detector having missed the
+    motorbike itself on this frame (see `models.rider_tracks`)."""
 
     @property
     def anchor(self) -> Point:
@@ -69,6 +72,7 @@ class TrackHistory:
         classes: list[str],
         grounds: list[Point | None] | None = None,
         settled: list[bool] | None = None,
+        estimated: list[bool] | None = None,
     ) -> list[TrackState]:
         """Record one frame's tracks; returns the states seen on this frame.
 
@@ -79,12 +83,15 @@ class TrackHistory:
             grounds: Each box's anchor in ground metres when the camera is calibrated.
             settled: Whether each track's class is final (`Tracks.class_settled`);
                 None means all are.
+            estimated: Whether each box was estimated from a rider rather than
+                detected; None means none was.
         """
         seen = []
         ground_points = grounds if grounds is not None else [None] * len(track_ids)
         settled_flags = settled if settled is not None else [True] * len(track_ids)
-        for track_id, box, vehicle_class, ground, class_settled in zip(
-            track_ids, boxes, classes, ground_points, settled_flags, strict=True
+        estimated_flags = estimated if estimated is not None else [False] * len(track_ids)
+        for track_id, box, vehicle_class, ground, class_settled, from_rider in zip(
+            track_ids, boxes, classes, ground_points, settled_flags, estimated_flags, strict=True
         ):
             state = self._tracks.get(track_id)
             if state is None:
@@ -92,7 +99,9 @@ class TrackHistory:
             state.vehicle_class = vehicle_class
             state.class_settled = class_settled
             state.points.append(
-                TrackPoint(seq=seq, t=t, wall_time=wall_time, box=box, ground=ground)
+                TrackPoint(
+                    seq=seq, t=t, wall_time=wall_time, box=box, ground=ground, estimated=from_rider
+                )
             )
             state.frames_seen += 1
             seen.append(state)

@@ -1,22 +1,49 @@
-"""`red_light`: a vehicle's ground point crosses the stop line into the junction on red."""
+"""`red_light`: a vehicle from the controlled approach crosses the stop line on red.
+
+What is measured:
+- **The vehicle's front.** A crossing is the vehicle's leading edge reaching the line.
+  For traffic moving toward the camera or across it the box bottom is that edge's
+  ground contact. For traffic moving away (up the image) the box bottom is the rear:
+  the front's ground contact is hidden, and is taken `front_offset[class]` box heights
+  further along the direction of travel, scaled by the share of the travel that runs up
+  the image. Without a calibration the along-road scale near the line is unknown; a
+  share of the box's height stands in for the vehicle's length there (measured on
+  labelled clips: a motorbike's front tyre 0.15-0.33 of its box height ahead of the
+  rear contact, a car's 0.27-0.34).
+- **From the approach.** The track's path over the `approach_window_s` before the
+  crossing must lie in the approach's lanes (behind the stop line when no lanes are
+  drawn) and run within `approach_max_angle_deg` of one of their directions. Cross
+  traffic in the junction, whose box bottom can pass the line's extension in
+  perspective, is never judged by the line.
+- **Entered before red.** A vehicle whose front was already over the line at red onset
+  (it entered on amber and stands straddling the line) is not flagged, however its box
+  moves later. The onset is the signal state's `since`, which the reader may date back
+  to before it confirmed red: crossings seen while the head did not read red wait up to
+  `signal_settle_s` for such a red, and the position at the onset is read from the
+  track's sightings around that time.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
 from dataclasses import dataclass
 
-from pipeline.config import RedLightRule
-from pipeline.geometry import DirectedLine
+from pipeline.config import Lane, RedLightRule
+from pipeline.geometry import DirectedLine, Point
 from pipeline.rules.base import FrameContext, ViolationCandidate
-from pipeline.scene import SceneGeometry
+from pipeline.scene import SceneGeometry, angle_between
 from pipeline.signal import Phase
-from pipeline.track_history import TrackPoint
+from pipeline.track_history import TrackPoint, TrackState
 
-RULE_VERSION = "1.0"
+RULE_VERSION = "2.0"
 KEY_FRAME_LEAD_S = 1.0
 """How long before the crossing the 'before' key frame is taken, when the track
 was seen then: a frame a second earlier shows the vehicle clearly behind the line
 while the signal is red, which a frame 0.1 s earlier barely does."""
+FORGET_S = 10.0
+"""A track unseen this long is gone (as in `TrackHistory`): its state is dropped."""
+MIN_MOVE_SHARE = 0.1
+"""A path shorter than this share of the box's height (or 3 px) has no direction."""
 
 
 @dataclass(frozen=True)
@@ -26,13 +53,51 @@ class _Fired:
     width: float
 
 
-class RedLight:
-    """Flags stop-line crossings while the controlling signal shows red.
+@dataclass(frozen=True)
+class _Approach:
+    """Where a crossing vehicle came from."""
 
-    A crossing is the anchor (bottom centre of the box) moving from the approach
-    side to the junction side between two sightings, alongside the line. The
-    offence moment is interpolated between the two sightings. Vehicles already
-    past the line when red began never cross it, so they are never flagged.
+    lane: str | None
+    arrow: tuple[Point, Point] | None
+    """The lane arrow its path ran along; None when judged by the stop line's normal."""
+    direction: Point
+    """That direction as a unit vector in the image."""
+    off_deg: float
+    """Angle between the path and that direction."""
+
+
+@dataclass(frozen=True)
+class _Crossing:
+    """A confirmed crossing by the front, waiting for (or given) the signal's verdict."""
+
+    track: TrackState
+    t: float
+    before: TrackPoint
+    """The latest sighting with the front behind the line."""
+    after: TrackPoint
+    """The first sighting with the front past the line."""
+    approach: _Approach
+    front_offset_px: float
+
+
+@dataclass
+class _LineState:
+    """A track's progress towards the line."""
+
+    track: TrackState
+    seen: float
+    behind: TrackPoint | None = None
+    crossing: tuple[float, TrackPoint] | None = None
+    """Time the front met the line and the first sighting past it, until confirmed."""
+
+
+class RedLight:
+    """Flags crossings of the stop line by a vehicle's front while its signal shows red.
+
+    A crossing is the front moving from the approach side to the junction side between
+    two sightings, alongside the line, then reaching `confirm_past` box heights beyond
+    it; its moment is interpolated between the two sightings. Each track is judged once:
+    the first time its front crosses.
     """
 
     type = "red_light"
@@ -47,89 +112,328 @@ class RedLight:
         self.signal_head = config.signal_head or scene.signal_heads[0].id
         head = next(h for h in scene.signal_heads if h.id == self.signal_head)
         self.controlled_lanes = set(head.lanes)
+        self.approach_lanes: dict[str, Lane] = {
+            lane.id: lane
+            for lane in scene.lanes
+            if not self.controlled_lanes or lane.id in self.controlled_lanes
+        }
         a, b = scene.stop_line.points
         self.line = DirectedLine(a, b, scene.stop_line.junction_side)
-        self._flagged: set[int] = set()
+        self.normal = _normal_towards(self.line)
+        self._max_front_share = max(config.front_offset.values(), default=0.0)
+        self._states: dict[int, _LineState] = {}
+        self._done: dict[int, float] = {}
+        """Tracks judged (or never to be judged), with when they were last seen."""
+        self._pending: list[_Crossing] = []
+        self._reds: list[list[float]] = []
+        """Red spells seen: [onset, last stream time read red]."""
         self._recent: list[_Fired] = []
 
     def check(self, ctx: FrameContext) -> list[ViolationCandidate]:
-        found = []
+        self._note_signal(ctx)
         for track in ctx.tracks:
-            previous = track.previous
-            if previous is None or track.track_id in self._flagged:
+            if track.track_id in self._done:
+                self._done[track.track_id] = ctx.t
                 continue
-            if track.frames_seen < self.config.min_track_frames:
-                continue
-            if track.vehicle_class not in self.config.classes:
-                continue
-            crossing_t = self._crossing_time(previous, track.last)
-            if crossing_t is None:
-                continue
-            lane = self.geometry.lane_at(previous.anchor)
-            lane_id = lane.id if lane is not None else None
-            if lane_id is not None and (
-                lane_id in self.config.exempt_lanes
-                or (self.controlled_lanes and lane_id not in self.controlled_lanes)
-            ):
-                # A signed turn on red, or a lane another head controls.
-                continue
-            signal = ctx.signals.get(self.signal_head)
-            if signal is None or signal.phase is not Phase.RED or signal.since is None:
-                continue
-            time_into_red = crossing_t - signal.since
-            if time_into_red < self.config.amber_grace_s:
-                continue
-            if self._same_vehicle_as_recent(track.last, crossing_t):
-                # A tracker id switch at the line would otherwise flag one vehicle twice.
-                self._flagged.add(track.track_id)
-                continue
-            self._flagged.add(track.track_id)
-            box = track.last.box
-            self._recent.append(_Fired(crossing_t, track.last.anchor, box[2] - box[0]))
-            found.append(
-                ViolationCandidate(
-                    rule_type=self.type,
-                    rule_version=self.version,
-                    track_id=track.track_id,
-                    vehicle_class=track.vehicle_class,
-                    offence_t=crossing_t,
-                    before=self._key_point_before(track.points, crossing_t),
-                    after=track.last,
-                    explanation=(
-                        f"{track.vehicle_class} crossed the stop line "
-                        f"{time_into_red:.1f} s after the signal turned red"
-                    ),
-                    measurements={
-                        "signal_head": self.signal_head,
-                        "signal_phase": signal.phase.value,
-                        "time_into_red_s": round(time_into_red, 3),
-                        "red_onset_stream_s": round(signal.since, 3),
-                        "stream_time_s": round(crossing_t, 3),
-                        "amber_grace_s": self.config.amber_grace_s,
-                        "lane": lane_id,
-                    },
-                )
-            )
+            self._advance(track, ctx.t)
+        found = self._judge(ctx)
         self._recent = [f for f in self._recent if ctx.t - f.t < 5.0]
+        self._forget(ctx.t)
         return found
 
-    def _crossing_time(self, before: TrackPoint, after: TrackPoint) -> float | None:
-        d0 = self.line.signed_distance(before.anchor)
-        d1 = self.line.signed_distance(after.anchor)
-        if not (d0 < 0 <= d1) or not self.line.spans(after.anchor, margin=0.05):
-            return None
-        share = -d0 / (d1 - d0)
-        return before.t + share * (after.t - before.t)
+    # -- crossings ---------------------------------------------------------------
 
-    def _key_point_before(self, points: Iterable[TrackPoint], crossing_t: float) -> TrackPoint:
-        """The earliest sighting behind the line within KEY_FRAME_LEAD_S of the crossing."""
+    def _advance(self, track: TrackState, now: float) -> None:
+        """Follow one track's front towards the line; queue its crossing once confirmed."""
+        last = track.last
+        state = self._states.get(track.track_id)
+        if state is None:
+            state = self._states[track.track_id] = _LineState(track, seen=now)
+        state.seen = now
+        front, distance = self._front(last, track.vehicle_class)
+        if distance < 0:
+            state.behind = last
+            state.crossing = None  # the front went back: box jitter, not a crossing
+            return
+        if state.crossing is None:
+            if state.behind is None:
+                # First seen with its front past the line: it never crosses it here,
+                # but it may be a vehicle the tracker lost just after its front crossed.
+                self._done[track.track_id] = now
+                lost = self._lost_crossing(last, now)
+                if lost is not None and distance >= self.config.confirm_past * _height(last):
+                    self._done[lost.track.track_id] = now
+                    self._confirm(lost, extra_frames=track.frames_seen, latest=last)
+                return
+            behind = state.behind
+            front0, d0 = self._front(behind, track.vehicle_class, exact=True)
+            front, distance = self._front(last, track.vehicle_class, exact=True)
+            share = -d0 / (distance - d0)
+            at_line = (
+                front0[0] + share * (front[0] - front0[0]),
+                front0[1] + share * (front[1] - front0[1]),
+            )
+            if not self.line.spans(at_line, margin=0.05):
+                self._done[track.track_id] = now  # passes beyond the line's ends
+                return
+            state.crossing = (behind.t + share * (last.t - behind.t), last)
+        if distance < self.config.confirm_past * _height(last):
+            return
+        if track.frames_seen < self.config.min_track_frames:
+            # Judged once the track is old enough to be trusted, by the same crossing.
+            return
+        self._done[track.track_id] = now
+        self._confirm(state)
+
+    def _lost_crossing(self, point: TrackPoint, now: float) -> _LineState | None:
+        """A track lost within the last second, its front just over the line (crossing
+        not yet confirmed), whose last sighting lies within a box height and a half of
+        `point`: the tracker gave the same vehicle a new id."""
+        for state in self._states.values():
+            if state.crossing is None or state.seen >= now or now - state.seen > 1.0:
+                continue
+            if state.track.track_id in self._done:
+                continue
+            last = state.track.last
+            reach = 1.5 * max(_height(last), _height(point))
+            if _distance(last.anchor, point.anchor) <= reach:
+                return state
+        return None
+
+    def _confirm(
+        self, state: _LineState, *, extra_frames: int = 0, latest: TrackPoint | None = None
+    ) -> None:
+        """Queue a confirmed crossing for the signal's verdict if the track qualifies.
+
+        Args:
+            state: The crossing track's state.
+            extra_frames: Sightings of the vehicle under a later track id.
+            latest: Its latest sighting, when under a later track id.
+        """
+        track = state.track
+        assert state.crossing is not None and state.behind is not None
+        crossing_t, after = state.crossing
+        if track.frames_seen + extra_frames < self.config.min_track_frames:
+            return
+        if track.vehicle_class not in self.config.classes:
+            return
+        approach = self._approach(track, crossing_t, state.behind, after, latest or track.last)
+        if approach is None or approach.lane in self.config.exempt_lanes:
+            # Cross traffic, or a signed turn on red.
+            return
+        shift = self._front_shift(after, track.vehicle_class)[1]
+        self._pending.append(
+            _Crossing(track, crossing_t, state.behind, after, approach, round(shift, 1))
+        )
+
+    def _front(
+        self, point: TrackPoint, vehicle_class: str, *, exact: bool = False
+    ) -> tuple[Point, float]:
+        """The front's ground contact and its signed distance from the line.
+
+        Unless `exact`, a point far from the line gets its box bottom's (the front is on
+        the same side): the side is all most callers need, and it spares a lane lookup.
+        """
+        anchor = point.anchor
+        d = self.line.signed_distance(anchor)
+        if not exact and abs(d) > self._max_front_share * _height(point) + 1.0:
+            return anchor, d
+        (dx, dy), _ = self._front_shift(point, vehicle_class)
+        front = (anchor[0] + dx, anchor[1] + dy)
+        return front, self.line.signed_distance(front)
+
+    def _front_shift(self, point: TrackPoint, vehicle_class: str) -> tuple[Point, float]:
+        """The front's offset from the box bottom (a vector) and its length, in pixels."""
+        share = self.config.front_offset.get(vehicle_class, 0.0)
+        if share == 0:
+            return (0.0, 0.0), 0.0
+        ux, uy = self._direction_at(point.anchor)
+        length = share * _height(point) * max(0.0, -uy)
+        return (ux * length, uy * length), length
+
+    def _direction_at(self, anchor: Point) -> Point:
+        """The approach's direction of travel at a point: the arrow of its lane that runs
+        most towards the junction, or the stop line's normal outside lanes."""
+        lane = self.geometry.lane_at(anchor) if self.geometry.scene.lanes else None
+        if lane is None:
+            return self.normal
+        arrows = [_unit(head[0] - tail[0], head[1] - tail[1]) for tail, head in lane.directions]
+        return max(arrows, key=lambda u: u[0] * self.normal[0] + u[1] * self.normal[1])
+
+    def _approach(
+        self,
+        track: TrackState,
+        crossing_t: float,
+        behind: TrackPoint,
+        after: TrackPoint,
+        latest: TrackPoint,
+    ) -> _Approach | None:
+        """Where the track came from, or None when it did not come along the approach.
+
+        The path runs from the sightings of the `approach_window_s` before the crossing
+        to the first one past the line (to the `latest` one when that is too short to
+        show a direction).
+        """
+        path = [
+            p for p in track.points if crossing_t - self.config.approach_window_s <= p.t <= behind.t
+        ] or [behind]
+        min_move = max(3.0, MIN_MOVE_SHARE * _height(after))
+        start = path[0]
+        if _distance(start.anchor, after.anchor) < min_move:
+            # Crept off from a standstill: its direction shows over a longer stretch.
+            for p in reversed(track.points):
+                if p.t < behind.t and _distance(p.anchor, after.anchor) >= min_move:
+                    start = p
+                    break
+        end = after if _distance(start.anchor, after.anchor) >= min_move else latest
+        motion = (end.anchor[0] - start.anchor[0], end.anchor[1] - start.anchor[1])
+        if math.hypot(*motion) < min_move:
+            return None
+        if self.geometry.scene.lanes:
+            lanes = [self.geometry.lane_at(p.anchor) for p in path]
+            inside = [lane for lane in lanes if lane is not None and lane.id in self.approach_lanes]
+            if not inside or 2 * len(inside) < len(path):
+                return None
+            best: _Approach | None = None
+            # The lane nearest the line first.
+            for lane in {lane.id: lane for lane in reversed(inside)}.values():
+                for tail, head in lane.directions:
+                    arrow = (head[0] - tail[0], head[1] - tail[1])
+                    off = angle_between(motion, arrow)
+                    if best is None or off < best.off_deg:
+                        best = _Approach(lane.id, (tail, head), _unit(*arrow), off)
+        else:
+            behind_line = [
+                p
+                for p in path
+                if self.line.signed_distance(p.anchor) < 0 and self.line.spans(p.anchor, 0.05)
+            ]
+            if 2 * len(behind_line) < len(path):
+                return None
+            best = _Approach(None, None, self.normal, angle_between(motion, self.normal))
+        if best is None or best.off_deg > self.config.approach_max_angle_deg:
+            return None
+        return best
+
+    # -- the signal's verdict ------------------------------------------------------
+
+    def _note_signal(self, ctx: FrameContext) -> None:
+        signal = ctx.signals.get(self.signal_head)
+        if signal is None or signal.phase is not Phase.RED or signal.since is None:
+            return
+        if self._reds and self._reds[-1][0] == signal.since:
+            self._reds[-1][1] = ctx.t
+        else:
+            self._reds.append([signal.since, ctx.t])
+            del self._reds[:-8]
+
+    def _red_onset_at(self, t: float) -> float | None:
+        """The onset of the red spell that covers stream time `t`, if one was read."""
+        for since, until in reversed(self._reds):
+            if since <= t <= until:
+                return since
+        return None
+
+    def _judge(self, ctx: FrameContext) -> list[ViolationCandidate]:
+        found = []
+        waiting = []
+        signal = ctx.signals.get(self.signal_head)
+        red_now = (
+            signal.since
+            if signal is not None and signal.phase is Phase.RED and signal.since is not None
+            else None
+        )
+        for crossing in self._pending:
+            onset = self._red_onset_at(crossing.t)
+            if onset is None:
+                # Not red at the crossing as read so far; a red read late may yet date
+                # its onset back to before it, unless red has begun after it.
+                if (red_now is None or red_now <= crossing.t) and (
+                    ctx.t - crossing.t <= self.config.signal_settle_s
+                ):
+                    waiting.append(crossing)
+                continue
+            time_into_red = crossing.t - onset
+            if time_into_red < self.config.amber_grace_s:
+                continue
+            if self._over_line_at(crossing, onset):
+                continue  # entered before red, straddling the line at the onset
+            if self._same_vehicle_as_recent(crossing.after, crossing.t):
+                continue  # a tracker id switch at the line would flag one vehicle twice
+            found.append(self._candidate(crossing, onset))
+        self._pending = waiting
+        return found
+
+    def _over_line_at(self, crossing: _Crossing, t: float) -> bool:
+        """Whether the track's front was past the line at stream time `t`."""
+        points = list(crossing.track.points)
+        if not points or t < points[0].t:
+            return False
+        cls = crossing.track.vehicle_class
+        for p, q in zip(points, points[1:], strict=False):
+            if p.t <= t <= q.t:
+                dp, dq = self._front(p, cls, exact=True)[1], self._front(q, cls, exact=True)[1]
+                share = 0.0 if q.t == p.t else (t - p.t) / (q.t - p.t)
+                return dp + share * (dq - dp) >= 0
+        return self._front(points[-1], cls)[1] >= 0
+
+    def _candidate(self, crossing: _Crossing, onset: float) -> ViolationCandidate:
+        track, approach = crossing.track, crossing.approach
+        box = crossing.after.box
+        self._recent.append(_Fired(crossing.t, crossing.after.anchor, box[2] - box[0]))
+        time_into_red = crossing.t - onset
+        came = (
+            f", coming along lane {approach.lane}"
+            if approach.lane is not None
+            else ", coming from behind the line"
+        )
+        if approach.arrow is not None:
+            (tx, ty), (hx, hy) = approach.arrow
+            along = f"lane {approach.lane} arrow ({tx:g},{ty:g})->({hx:g},{hy:g})"
+        else:
+            along = "the stop line's normal"
+        points = [p for p in track.points if crossing.before.t <= p.t <= crossing.after.t]
+        return ViolationCandidate(
+            rule_type=self.type,
+            rule_version=self.version,
+            track_id=track.track_id,
+            vehicle_class=track.vehicle_class,
+            offence_t=crossing.t,
+            before=self._key_point_before(crossing),
+            after=crossing.after,
+            explanation=(
+                f"{track.vehicle_class} crossed the stop line "
+                f"{time_into_red:.1f} s after the signal turned red{came}"
+            ),
+            measurements={
+                "signal_head": self.signal_head,
+                "signal_phase": Phase.RED.value,
+                "time_into_red_s": round(time_into_red, 3),
+                "red_onset_stream_s": round(onset, 3),
+                "stream_time_s": round(crossing.t, 3),
+                "amber_grace_s": self.config.amber_grace_s,
+                "lane": approach.lane,
+                "approach_direction": along,
+                "approach_direction_deg": round(
+                    math.degrees(math.atan2(-approach.direction[1], approach.direction[0])), 1
+                ),
+                "path_off_direction_deg": round(approach.off_deg, 1),
+                "crossing_edge": "front" if crossing.front_offset_px > 0 else "box bottom",
+                "front_offset_px": crossing.front_offset_px,
+                "box_from_rider": any(p.estimated for p in points),
+            },
+        )
+
+    def _key_point_before(self, crossing: _Crossing) -> TrackPoint:
+        """The earliest sighting with the front behind the line within KEY_FRAME_LEAD_S
+        of the crossing (the latest one behind it when none is earlier)."""
+        cls = crossing.track.vehicle_class
         behind = [
             p
-            for p in points
-            if crossing_t - KEY_FRAME_LEAD_S <= p.t < crossing_t
-            and self.line.signed_distance(p.anchor) < 0
+            for p in crossing.track.points
+            if crossing.t - KEY_FRAME_LEAD_S <= p.t < crossing.t and self._front(p, cls)[1] < 0
         ]
-        return min(behind, key=lambda p: p.t)
+        return min(behind, key=lambda p: p.t) if behind else crossing.before
 
     def _same_vehicle_as_recent(self, point: TrackPoint, t: float) -> bool:
         x, y = point.anchor
@@ -141,3 +445,29 @@ class RedLight:
             if near and abs(t - fired.t) < 1.5:
                 return True
         return False
+
+    def _forget(self, now: float) -> None:
+        self._states = {k: s for k, s in self._states.items() if now - s.seen <= FORGET_S}
+        self._done = {k: seen for k, seen in self._done.items() if now - seen <= FORGET_S}
+
+
+def _height(point: TrackPoint) -> float:
+    return max(point.box[3] - point.box[1], 1.0)
+
+
+def _distance(a: Point, b: Point) -> float:
+    return math.hypot(a[0] - b[0], a[1] - b[1])
+
+
+def _unit(dx: float, dy: float) -> Point:
+    length = math.hypot(dx, dy)
+    return (dx / length, dy / length) if length > 0 else (0.0, 0.0)
+
+
+def _normal_towards(line: DirectedLine) -> Point:
+    """The unit normal of the line pointing to its positive (junction) side."""
+    dx, dy = line.b[0] - line.a[0], line.b[1] - line.a[1]
+    normal = _unit(-dy, dx)
+    mid = ((line.a[0] + line.b[0]) / 2, (line.a[1] + line.b[1]) / 2)
+    probe = (mid[0] + normal[0], mid[1] + normal[1])
+    return normal if line.signed_distance(probe) > 0 else (-normal[0], -normal[1])

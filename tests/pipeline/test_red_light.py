@@ -74,11 +74,15 @@ def test_crossing_on_red_is_flagged_once_with_time_into_red() -> None:
     found = drive(rule, {1: ys}, SignalState(Phase.RED, -2.0))
     assert len(found) == 1
     v = found[0]
-    # crossing between frame 3 (y=405, t=.3) and 4 (y=395, t=.4): halfway
-    assert v.offence_t == pytest.approx(0.35)
-    assert v.measurements["time_into_red_s"] == pytest.approx(2.35)
+    # The car drives away (up the image): its front is 0.3 box heights (36 px) ahead of
+    # the box bottom, so the front crosses y=400 between frame 1 (front 404, t=.1) and
+    # frame 2 (front 384, t=.2), a fifth of the way; the box bottom crosses only at .35 s.
+    assert v.offence_t == pytest.approx(0.12)
+    assert v.measurements["time_into_red_s"] == pytest.approx(2.12)
+    assert v.measurements["crossing_edge"] == "front"
+    assert v.measurements["front_offset_px"] == pytest.approx(36.0)
     # key frames: the earliest sighting behind the line within a second, and the first past it
-    assert v.before.seq == 0 and v.after.seq == 4
+    assert v.before.seq == 0 and v.after.seq == 2
     assert "crossed the stop line" in v.explanation
 
 
@@ -86,11 +90,14 @@ def test_before_key_frame_is_at_most_a_second_before_the_crossing() -> None:
     rule = RedLight(RedLightRule(), GEOMETRY)
     ys = [700, 650, 600, 560, 520, 490, 460, 440, 420, 405, 395, 380]
     (v,) = drive(rule, {1: ys}, SignalState(Phase.RED, -2.0))
-    assert v.offence_t == pytest.approx(0.95)
+    # The front (36 px ahead of the box bottom) crosses between frames 7 and 8.
+    assert v.offence_t == pytest.approx(0.72)
     assert v.before.t == pytest.approx(0.0)
-    assert v.after.seq == 10
-    (w,) = drive(RedLight(RedLightRule(), GEOMETRY), {1: [800, *ys]}, SignalState(Phase.RED, -2.0))
-    assert w.before.t == pytest.approx(0.1) and w.before.box[3] == 700
+    assert v.after.seq == 8
+    longer = [800, 760, 730, *ys]
+    (w,) = drive(RedLight(RedLightRule(), GEOMETRY), {1: longer}, SignalState(Phase.RED, -2.0))
+    assert w.offence_t == pytest.approx(1.02)
+    assert w.before.t == pytest.approx(0.1) and w.before.box[3] == 760
 
 
 @pytest.mark.parametrize("phase", [Phase.GREEN, Phase.AMBER, Phase.UNKNOWN])
@@ -106,7 +113,10 @@ def test_vehicle_already_past_the_line_is_not_flagged() -> None:
 
 def test_stopping_before_the_line_is_not_flagged() -> None:
     rule = RedLight(RedLightRule(), GEOMETRY)
-    assert drive(rule, {1: [460, 440, 420, 410, 405, 405, 405, 405]}, RED_SINCE_0) == []
+    # The box bottom stops 40 px short of the line: its front, 36 px ahead, 4 px short.
+    # (A bottom 5 px short, as this test had it before fronts were judged, has its front
+    # 31 px over the line: that car did cross.)
+    assert drive(rule, {1: [500, 480, 460, 450, 445, 440, 440, 440]}, RED_SINCE_0) == []
 
 
 def test_amber_grace_excuses_early_crossings() -> None:
