@@ -38,12 +38,18 @@ _DEFAULT_NMS_IOU = 0.45
 
 
 def scene_points(scene: Scene) -> list[Point]:
-    """Every point of the scene's lanes, stop line, crosswalks and zones.
+    """Every point of the scene's lanes, stop line, crosswalks and zones; none when the
+    scene has no lanes and no zones.
 
-    Signal heads and calibration points are left out: heads are read from the raw
-    frame, and calibration marks may lie anywhere on the ground.
+    A stop line (with its crosswalks) alone does not say where vehicles come from or
+    go: the box of a line is a thin strip, and vehicles approaching it would be cut off
+    by its edge before they reach it, so such a scene is detected whole. Signal heads
+    and calibration points are left out: heads are read from the raw frame, and
+    calibration marks may lie anywhere on the ground.
     """
     points: list[Point] = []
+    if not scene.lanes and not scene.zones:
+        return points
     if scene.stop_line is not None:
         points.extend(scene.stop_line.points)
     for lane in scene.lanes:
@@ -58,11 +64,11 @@ def scene_points(scene: Scene) -> list[Point]:
 def region_box(settings: DetectionRegion, scene: Scene, width: int, height: int) -> PixelBox:
     """The part of a `width` x `height` frame the detector looks at.
 
-    `auto` is the bounding box of the scene's points widened by `margin` times its
-    longer side on every side and raised by `headroom` times its width above (vehicles
-    stand up from their ground point, so a rider whose wheels are at the top edge
-    reaches above it); the whole frame when the scene has no such points. The result
-    is clipped to the frame.
+    `auto` is the bounding box of the scene's points (`scene_points`) widened by
+    `margin` times its longer side on every side and raised by `headroom` times its
+    width above (vehicles stand up from their ground point, so a rider whose wheels are
+    at the top edge reaches above it); the whole frame when the scene has no lanes or
+    zones. The result is clipped to the frame.
 
     Raises:
         ValueError: If an explicit area lies wholly outside the frame.

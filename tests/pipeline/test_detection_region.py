@@ -85,9 +85,12 @@ def test_auto_region_is_clipped_to_the_frame() -> None:
     assert (x1, y1, x2, y2) == (0, 0, 1600, 900)
 
 
-def test_a_scene_without_lanes_lines_crosswalks_or_zones_is_detected_whole() -> None:
+def test_a_scene_without_lanes_or_zones_is_detected_whole() -> None:
     plan = plan_for(camera(), 1280, 720)
     assert plan.region == (0, 0, 1280, 720) and plan.whole_frame
+    # A stop line alone says nothing of where vehicles come from: not a thin strip.
+    line_only = {"stop_line": LANE_SCENE["stop_line"]}
+    assert plan_for(camera(line_only), 1920, 1080).whole_frame
 
 
 def test_full_and_explicit_areas() -> None:
