@@ -1,5 +1,5 @@
-"""Darknet YOLO detector (yolov3-tiny from the registry) on OpenVINO, ONNX Runtime or
-OpenCV DNN.
+"""Darknet YOLO detector (yolov3-tiny or yolov4-tiny from the registry) on OpenVINO,
+ONNX Runtime or OpenCV DNN.
 
 OpenCV 4.x reads Darknet `.cfg`/`.weights` directly (OpenCV 5 dropped the reader) but
 is the slowest CPU runtime here. The default (`runtime="auto"`) converts the network
@@ -84,7 +84,7 @@ class DarknetDetector:
         confidence: float = 0.25,
         class_confidence: Mapping[str, float] | None = None,
         nms_iou: float = 0.45,
-        name: str = "yolov3-tiny",
+        name: str | None = None,
         num_threads: int | None = None,
         runtime: RuntimeName = "auto",
         precision: Precision = "auto",
@@ -99,7 +99,8 @@ class DarknetDetector:
             confidence: Minimum class score kept, for classes not in `class_confidence`.
             class_confidence: Per canonical class minimum score, e.g. `{"person": 0.4}`.
             nms_iou: IoU above which a lower-scoring box of the same class is suppressed.
-            name: Registry name recorded in evidence.
+            name: Registry name recorded in evidence; None uses the cfg file's stem
+                (`yolov4-tiny` for `yolov4-tiny.cfg`), which the registry's models match.
             num_threads: Inference threads (OpenCV's setting is process-wide); None
                 uses every CPU this process may run on.
             runtime: `auto` (fastest installed), `openvino`, `onnxruntime` or `opencv`.
@@ -127,7 +128,7 @@ class DarknetDetector:
         if not names_path.is_file():
             raise FileNotFoundError(f"{names_path} is missing")
 
-        self.name = name
+        self.name = name if name is not None else cfg.stem
         self.model_sha256 = weights.file_sha256(weights_path)
         self.input_size = input_size
         self.nms_iou = nms_iou

@@ -28,9 +28,11 @@ def test_is_a_detector_with_traceable_weights(detector: DarknetDetector) -> None
 def test_every_darknet_model_loads_from_the_registry_and_finds_vehicles(
     darknet_model: tuple[str, Path], bus_image: np.ndarray, motorcycle_image: np.ndarray
 ) -> None:
-    name, _ = darknet_model
+    name, model_dir = darknet_model
     detector = DarknetDetector.from_registry(name, input_size=416)
     assert isinstance(detector, Detector) and detector.name == name
+    # Built from the directory alone, it is still named after its own cfg.
+    assert DarknetDetector(model_dir, runtime="opencv").name == name
     pinned = {f.filename: f.sha256 for f in weights.get_entry(name).files}
     assert detector.model_sha256 == pinned[f"{name}.weights"]
     bus, motorcycle = detector.detect([bus_image, motorcycle_image])
