@@ -8,7 +8,6 @@ Example:
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlencode
@@ -19,7 +18,6 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -27,8 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.config import AppConfig
 from pipeline.store.db import open_database
-from pipeline.store.models import Setting
-from review_ui.auth import LoginRequired, public_route
+from review_ui.auth import SESSION_MAX_AGE_S, LoginRequired, Viewer, public_route
+from review_ui.client_address import parse_networks
 from review_ui.routes import (
     admin,
     api,
@@ -43,43 +41,17 @@ from review_ui.routes import (
     signals,
     violations,
 )
+from review_ui.session_secret import session_secret
 from review_ui.templating import STATIC_DIR, templates
+from review_ui.transport import SecureTransport
 
 SESSION_COOKIE = "trafficcam_session"
-# A shift: an officer logs in again the next day rather than staying signed in for weeks.
-SESSION_MAX_AGE_S = 8 * 3600
-SECRET_SETTING = "session_secret"
-
-_DOCS_PATHS = ("/docs", "/redoc")
+OPENAPI_PATH = "/openapi.json"
 _CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self'; media-src 'self'; style-src 'self'; "
     "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-
-
-def stored_session_secret(session_factory: sessionmaker[Session]) -> str:
-    """The session-signing key kept in the `settings` table, created on first start.
-
-    Keeping it in the database means a restart, or a second UI process on the
-    same database, accepts the cookies the first one issued.
-    """
-    with session_factory() as db:
-        row = db.get(Setting, SECRET_SETTING)
-        if row is not None:
-            return row.value
-        value = secrets.token_urlsafe(48)
-        db.add(Setting(key=SECRET_SETTING, value=value))
-        try:
-            db.commit()
-        except IntegrityError:
-            # Another process created it between our read and write: use theirs.
-            db.rollback()
-            row = db.get(Setting, SECRET_SETTING)
-            if row is None:
-                raise
-            return row.value
-        return value
 
 
 class SecurityHeaders:
@@ -103,9 +75,8 @@ class SecurityHeaders:
                     b"x-frame-options": b"DENY",
                     b"referrer-policy": b"same-origin",
                 }
-                # Swagger UI and ReDoc load their scripts from a CDN with inline code.
-                if not path.startswith(_DOCS_PATHS):
-                    extra[b"content-security-policy"] = _CONTENT_SECURITY_POLICY.encode()
+                # Every page, without exception: no page loads scripts from elsewhere.
+                extra[b"content-security-policy"] = _CONTENT_SECURITY_POLICY.encode()
                 # Pages carry personal data; the back button after logout must not show them.
                 if not path.startswith("/static/"):
                     extra[b"cache-control"] = b"no-store"
@@ -148,8 +119,8 @@ def create_app(
     """Build the review UI.
 
     Args:
-        config: the application config; `database_url`, `evidence.path`,
-            `review.session_secret` and `kafka.topics.reviews` are used.
+        config: the application config; `database_url`, `evidence.path`, the
+            `review` section and `kafka.topics.reviews` are used.
         session_factory: sessions on an already migrated database; when None the
             database at `config.database_url` is opened (and migrated) here, and
             its engine disposed when the app shuts down.
@@ -157,10 +128,11 @@ def create_app(
     Returns:
         The FastAPI app; serve it with uvicorn.
     """
+    secret = session_secret(config)
+    trusted_proxies = parse_networks(config.review.trusted_proxies)
     engine: Engine | None = None
     if session_factory is None:
         engine, session_factory = open_database(config.database_url)
-    secret = config.review.session_secret or stored_session_secret(session_factory)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -173,12 +145,20 @@ def create_app(
         summary="Review traffic violations and their evidence.",
         version="0.1.0",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load scripts from a CDN: not served. The OpenAPI
+        # document is, to logged-in users, when review.api_docs is on (below).
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.config = config
     app.state.session_factory = session_factory
+    app.state.trusted_proxies = trusted_proxies
 
     # Added last runs first: the session must exist before any route or handler.
     app.add_middleware(SecurityHeaders)
+    # The cookie's own Max-Age is renewed whenever the session changes; the 8 hours
+    # that count are checked from the issue time inside it (review_ui.auth).
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,
@@ -186,6 +166,7 @@ def create_app(
         max_age=SESSION_MAX_AGE_S,
         same_site="lax",
     )
+    app.add_middleware(SecureTransport, mode=config.review.secure_cookies)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
@@ -202,6 +183,13 @@ def create_app(
     app.include_router(api_history.router)
     app.include_router(api_cameras.router)
     app.include_router(signals.router)
+
+    if config.review.api_docs:
+
+        @app.get(OPENAPI_PATH, include_in_schema=False)
+        def openapi_document(_user: Viewer) -> JSONResponse:
+            """The API's OpenAPI description, for logged-in users only."""
+            return JSONResponse(app.openapi())
 
     @app.get("/healthz", tags=["health"], dependencies=[Depends(public_route)])
     def healthz() -> JSONResponse:

@@ -1,14 +1,19 @@
 """Who is asking, and may they: session login, role checks and CSRF tokens.
 
-The signed session cookie carries only the user id, the CSRF token and the UI
-language. The user row is read again on every request, so disabling an account
-or changing its role takes effect at once rather than when the cookie expires.
+The signed session cookie carries the user id, the user's session version and
+the time the session was issued, the CSRF token and the UI language. The user
+row is read again on every request, so disabling an account or changing its
+role takes effect at once rather than when the cookie expires. A session ends
+8 hours after it was issued, however busy it was (nothing refreshes the issue
+time), and at once when its user logs out anywhere, changes password or is
+disabled: each raises the user's `session_version`, which no older cookie has.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
@@ -27,7 +32,15 @@ ADMIN_ROLES: tuple[str, ...] = ("admin",)
 
 CSRF_FIELD = "csrf_token"
 _SESSION_USER = "uid"
+SESSION_VERSION = "sv"
+_SESSION_ISSUED = "iat"
 _SESSION_CSRF = "csrf"
+# A shift: an officer logs in again the next day rather than staying signed in for weeks.
+# Counted from login, not from the last request, so a copied cookie cannot be kept alive.
+SESSION_MAX_AGE_S = 8 * 3600
+# The audit actor of login attempts: the user name typed is the guesser's choice, not
+# who acted. Parentheses are not allowed in user names, so no account can be called this.
+ANONYMOUS = "(anonymous)"
 
 
 class LoginRequired(Exception):
@@ -70,29 +83,54 @@ def log_in(request: Request, user: User) -> None:
     language = request.session.get("lang")
     request.session.clear()
     request.session[_SESSION_USER] = user.id
+    request.session[SESSION_VERSION] = user.session_version
+    request.session[_SESSION_ISSUED] = int(time.time())
     request.session[_SESSION_CSRF] = secrets.token_urlsafe(32)
     if language:
         request.session["lang"] = language
 
 
 def log_out(request: Request) -> None:
+    """Forget the login in this browser (keeping its language)."""
     language = request.session.get("lang")
     request.session.clear()
     if language:
         request.session["lang"] = language
 
 
+def session_user_id(request: Request) -> int | None:
+    """The user id of a session still within its 8 hours, else None (the cookie's own
+    signature and the session version are checked elsewhere)."""
+    user_id = request.session.get(_SESSION_USER)
+    issued = request.session.get(_SESSION_ISSUED)
+    if not isinstance(user_id, int) or not isinstance(issued, int):
+        return None
+    age = time.time() - issued
+    # A little slack for clocks of several UI processes; a cookie from the future is forged
+    # with the secret or made on a badly wrong clock: refuse it either way.
+    if age >= SESSION_MAX_AGE_S or age < -300:
+        return None
+    return user_id
+
+
 def current_user(request: Request, db: SessionDep) -> User:
-    """The logged-in, enabled user.
+    """The logged-in, enabled user whose session has not been ended.
 
     Raises:
-        LoginRequired: no login, or the account was removed or disabled since.
+        LoginRequired: no login, the session is past its 8 hours, the user logged
+            out elsewhere, changed password, or was removed or disabled since.
     """
-    user_id = request.session.get(_SESSION_USER)
-    if not isinstance(user_id, int):
+    user_id = session_user_id(request)
+    if user_id is None:
+        if request.session.get(_SESSION_USER) is not None:
+            log_out(request)
         raise LoginRequired
     user = db.get(User, user_id)
-    if user is None or user.disabled:
+    if (
+        user is None
+        or user.disabled
+        or request.session.get(SESSION_VERSION) != user.session_version
+    ):
         log_out(request)
         raise LoginRequired
     return user
@@ -150,7 +188,7 @@ class TokenRoleCheck:
     def __call__(self, request: Request, db: SessionDep) -> ApiToken:
         header = request.headers.get("authorization")
         if header is None:
-            if isinstance(request.session.get(_SESSION_USER), int):
+            if session_user_id(request) is not None:
                 raise HTTPException(
                     status.HTTP_403_FORBIDDEN,
                     f"this API takes a bearer token of role {' or '.join(self.roles)}, not a login",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,10 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Created here, owner-only, rather than by SQLite with the process umask
+            # (often world-readable): it holds plates, audit trail and password hashes.
+            # SQLite gives its -wal and -shm files the database file's mode.
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

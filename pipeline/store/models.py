@@ -183,18 +183,19 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
-class LoginFailure(Base):
-    """A wrong password, counted per user name and per client address to throttle guessing.
+class LoginThrottle(Base):
+    """Login attempts counted against one key (a user name at an address, or an address).
 
-    Kept in the database, not in process memory, so the limit holds across UI workers.
+    Kept in the database, not in process memory, so the limit holds across UI
+    workers; one row per key, raised by a conditional UPDATE so parallel guesses
+    cannot all pass the check before any of them is counted.
     """
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+    __tablename__ = "login_throttle"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(String(120))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime]
 
 
 class User(Base):
@@ -206,6 +207,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Written into each session cookie; raised on logout, password change and
+    # disabling, which ends every session issued before.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class CameraHealthSample(Base):

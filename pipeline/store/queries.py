@@ -1,5 +1,5 @@
 """Queries of the review interface: the officers' queue and its claims, the analysts'
-history with keyset pagination and counts, the login throttle and the audit trail.
+history with keyset pagination and counts, and the audit trail.
 
 Every function takes the caller's session and never commits, so a route can
 combine a claim, a decision and its audit entry in one transaction.
@@ -7,7 +7,7 @@ combine a claim, a decision and its audit entry in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
@@ -17,7 +17,6 @@ from sqlalchemy import (
     Integer,
     Select,
     cast,
-    delete,
     func,
     or_,
     select,
@@ -30,7 +29,6 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from pipeline.store.models import (
     AuditEntry,
     Camera,
-    LoginFailure,
     Violation,
     ViolationDailyCount,
 )
@@ -397,53 +395,6 @@ def counts_from_rows(session: Session, f: HistoryFilter, *, by: CountBy) -> list
             label = str(value)
         out.append((label, int(count)))
     return out
-
-
-# ---------------------------------------------------------------- login throttle
-
-
-def login_keys(username: str, client: str | None) -> list[str]:
-    """Throttle keys: the account under attack and the address attacking."""
-    keys = [f"user:{username.strip().lower()[:80]}"]
-    if client:
-        keys.append(f"client:{client[:100]}")
-    return keys
-
-
-def login_throttled(
-    session: Session, keys: Sequence[str], *, now: datetime, window_s: float, max_failures: int
-) -> bool:
-    """True when any key has `max_failures` wrong passwords within the window."""
-    since = now - timedelta(seconds=window_s)
-    query = (
-        select(LoginFailure.key, func.count())
-        .where(LoginFailure.key.in_(list(keys)), LoginFailure.at > since)
-        .group_by(LoginFailure.key)
-    )
-    return any(count >= max_failures for _, count in session.execute(query))
-
-
-def record_login_failure(
-    session: Session, keys: Sequence[str], *, now: datetime, window_s: float
-) -> None:
-    """Count a wrong password against every key, and forget failures older than the window."""
-    since = now - timedelta(seconds=window_s)
-    session.execute(
-        delete(LoginFailure)
-        .where(LoginFailure.key.in_(list(keys)), LoginFailure.at <= since)
-        .execution_options(synchronize_session=False)
-    )
-    for key in keys:
-        session.add(LoginFailure(key=key, at=now))
-
-
-def clear_login_failures(session: Session, keys: Sequence[str]) -> None:
-    """Forget the failures counted against `keys` (after a right password)."""
-    session.execute(
-        delete(LoginFailure)
-        .where(LoginFailure.key.in_(list(keys)))
-        .execution_options(synchronize_session=False)
-    )
 
 
 # ---------------------------------------------------------------- audit trail

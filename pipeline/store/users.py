@@ -1,10 +1,11 @@
-"""Accounts of the review interface: argon2 password hashes, roles, disabling."""
+"""Accounts of the review interface: argon2 password hashes, roles, disabling, and the
+session version that ends every session of an account at once."""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipeline.store.models import User
@@ -36,20 +37,40 @@ def find_user(session: Session, username: str) -> User | None:
     return session.scalars(select(User).where(User.username == username)).first()
 
 
+def end_sessions(session: Session, user: User) -> None:
+    """Invalidate every session cookie issued to `user` so far (logout, new password,
+    disabling): each carries the version it was issued under, and this raises it.
+
+    One UPDATE in the database, so two of these at once both count.
+    """
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(session_version=User.session_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(user, ["session_version"])
+
+
 def set_password(session: Session, username: str, password: str) -> None:
+    """Set a new password; every session of the account ends (someone else may hold one)."""
     user = find_user(session, username)
     if user is None:
         raise UserError(f"no user {username!r}")
     if len(password) < 8:
         raise UserError("password must be at least 8 characters")
     user.password_hash = _hasher.hash(password)
+    end_sessions(session, user)
 
 
 def set_disabled(session: Session, username: str, disabled: bool = True) -> None:
+    """Disable (or enable again) an account; disabling ends all of its sessions."""
     user = find_user(session, username)
     if user is None:
         raise UserError(f"no user {username!r}")
     user.disabled = disabled
+    if disabled:
+        end_sessions(session, user)
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:

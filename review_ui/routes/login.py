@@ -7,10 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from pipeline.store import queries, repository
-from pipeline.store.models import utcnow
-from pipeline.store.users import authenticate
-from review_ui.auth import log_in, log_out, public_route, verify_csrf
+from pipeline.store import login_throttle, repository
+from pipeline.store.models import User, utcnow
+from pipeline.store.users import authenticate, end_sessions
+from review_ui.auth import (
+    ANONYMOUS,
+    SESSION_VERSION,
+    log_in,
+    log_out,
+    public_route,
+    session_user_id,
+    verify_csrf,
+)
+from review_ui.client_address import client_address
 from review_ui.deps import ConfigDep, SessionDep
 from review_ui.i18n import LANGUAGES
 from review_ui.templating import templates
@@ -79,15 +88,26 @@ def login(
 ) -> Response:
     review = config.review
     now = utcnow()
-    keys = queries.login_keys(username, request.client.host if request.client else None)
-    # Checked before the password, so a guess that happens to be right is refused too
-    # while the account or the address is throttled.
-    if queries.login_throttled(
-        db, keys, now=now, window_s=review.login_window_s, max_failures=review.login_max_failures
-    ):
-        repository.audit(
-            db, actor=username[:80], action="auth.login_throttled", subject=f"user:{username[:80]}"
-        )
+    keys = login_throttle.login_keys(
+        username,
+        client_address(request, request.app.state.trusted_proxies),
+        per_user_limit=review.login_max_failures,
+        per_address_limit=review.login_max_failures_per_address,
+    )
+    # Counted before the password is checked (and committed at once, so the row lock
+    # is not held through argon2): parallel guesses cannot all pass the check, and a
+    # guess that happens to be right is refused too while its key is throttled.
+    refused_by = login_throttle.reserve_attempt(db, keys, now=now, window_s=review.login_window_s)
+    if refused_by is not None:
+        # The name is the guesser's choice: never the actor, and audited once per window.
+        if login_throttle.first_refusal(db, refused_by, now=now, window_s=review.login_window_s):
+            repository.audit(
+                db,
+                actor=ANONYMOUS,
+                action="auth.login_throttled",
+                subject=refused_by.key[:100],
+                username=username[:80],
+            )
         db.commit()
         return _refused(
             request,
@@ -97,17 +117,21 @@ def login(
             status.HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(int(review.login_window_s))},
         )
+    db.commit()
     user = authenticate(db, username, password)
     if user is None:
-        queries.record_login_failure(db, keys, now=now, window_s=review.login_window_s)
         repository.audit(
-            db, actor=username[:80], action="auth.login_failed", subject=f"user:{username[:80]}"
+            db,
+            actor=ANONYMOUS,
+            action="auth.login_failed",
+            subject=f"user:{username[:80]}",
+            username=username[:80],
         )
         db.commit()
         return _refused(request, next, username, "wrong_credentials", status.HTTP_401_UNAUTHORIZED)
-    # A right password clears the account's count and this address's: an officer who
+    # A right password forgets this name's failures at this address: an officer who
     # mistyped earlier in the shift is not locked out by their own old typos.
-    queries.clear_login_failures(db, keys)
+    login_throttle.login_succeeded(db, keys)
     repository.audit(db, actor=user.username, action="auth.login", subject=f"user:{user.username}")
     # authenticate() may have upgraded the password hash; keep it with the audit entry.
     db.commit()
@@ -116,7 +140,17 @@ def login(
 
 
 @router.post("/logout", dependencies=[Depends(verify_csrf)])
-def logout(request: Request) -> RedirectResponse:
+def logout(request: Request, db: SessionDep) -> RedirectResponse:
+    """Log out here and end every other session of this user: a cookie copied from a
+    shared PC (or left in another browser) stops working too."""
+    user_id = session_user_id(request)
+    user = db.get(User, user_id) if user_id is not None else None
+    if user is not None and request.session.get(SESSION_VERSION) == user.session_version:
+        end_sessions(db, user)
+        repository.audit(
+            db, actor=user.username, action="auth.logout", subject=f"user:{user.username}"
+        )
+        db.commit()
     log_out(request)
     return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
 

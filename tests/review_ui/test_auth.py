@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
+
 import httpx
 import pytest
+from fastapi import FastAPI
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from pipeline.config import ReviewConfig
 from pipeline.store.models import AuditEntry, Setting
 from pipeline.store.users import set_disabled
-from review_ui.app import SECRET_SETTING, SESSION_COOKIE, create_app, stored_session_secret
+from review_ui.app import SESSION_COOKIE, create_app
+from review_ui.session_secret import (
+    SECRET_ENV,
+    SessionSecretError,
+    default_secret_path,
+    session_secret,
+)
 from tests.review_ui.conftest import PASSWORD, Seed, csrf_from, log_in, page_csrf, serve
 
 
@@ -19,6 +31,7 @@ def test_healthz_needs_no_login(client: httpx.Client) -> None:
 
 
 def test_openapi_lists_the_api(client: httpx.Client) -> None:
+    assert log_in(client, "counter").status_code == 303
     paths = client.get("/openapi.json").json()["paths"]
     assert "/api/v1/violations" in paths
     assert "/api/v1/violations/{violation_id}" in paths
@@ -173,19 +186,57 @@ def test_security_headers(client: httpx.Client) -> None:
     assert response.headers["cache-control"] == "no-store"
 
 
-def test_session_secret_is_kept_in_the_database(seed: Seed) -> None:
-    first = stored_session_secret(seed.session_factory)
-    assert len(first) >= 32
-    assert stored_session_secret(seed.session_factory) == first
-
-
-def test_configured_session_secret_is_used_instead(seed: Seed) -> None:
-    config = seed.config.model_copy(
-        update={"review": seed.config.review.model_copy(update={"session_secret": "s" * 40})}
-    )
-    create_app(config, session_factory=seed.session_factory)
+def test_generated_session_secret_is_an_owner_only_file_not_a_database_row(
+    seed: Seed, app: FastAPI
+) -> None:
+    """Created by the app's first start."""
+    path = default_secret_path(seed.config)
+    assert path.parent == seed.evidence_root.parent / "keys"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    secret = path.read_text().strip()
+    assert len(secret) >= 32
+    assert session_secret(seed.config) == secret
     with seed.session_factory() as db:
-        assert db.get(Setting, SECRET_SETTING) is None
+        values = [row.value for row in db.scalars(select(Setting))]
+        assert db.get(Setting, "session_secret") is None
+    assert secret not in values
+
+
+def test_secret_from_the_environment_wins_and_must_be_long(
+    seed: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SECRET_ENV, "e" * 40)
+    assert session_secret(seed.config) == "e" * 40
+    monkeypatch.setenv(SECRET_ENV, "short")
+    with pytest.raises(SessionSecretError, match=SECRET_ENV):
+        create_app(seed.config, session_factory=seed.session_factory)
+
+
+def test_configured_secret_needs_32_characters() -> None:
+    with pytest.raises(ValidationError, match="session_secret"):
+        ReviewConfig(session_secret="s" * 20)
+    assert ReviewConfig(session_secret="s" * 32).session_secret == "s" * 32
+    assert "s" * 32 not in repr(ReviewConfig(session_secret="s" * 32))
+
+
+def test_secret_file_readable_by_others_is_refused(seed: Seed, tmp_path: Path) -> None:
+    path = tmp_path / "secret"
+    path.write_text("f" * 40)
+    path.chmod(0o644)
+    config = seed.config.model_copy(
+        update={"review": seed.config.review.model_copy(update={"session_secret_file": path})}
+    )
+    with pytest.raises(SessionSecretError, match="review.session_secret_file.*chmod 600"):
+        session_secret(config)
+    path.chmod(0o600)
+    assert session_secret(config) == "f" * 40
+    # A missing file is created, owner-only, with a generated key.
+    fresh = tmp_path / "new" / "secret"
+    config = seed.config.model_copy(
+        update={"review": seed.config.review.model_copy(update={"session_secret_file": fresh})}
+    )
+    assert len(session_secret(config)) >= 32
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
 
 
 def test_cookie_survives_an_app_restart(seed: Seed, client: httpx.Client) -> None:

@@ -41,6 +41,7 @@ TABLE: dict[tuple[str, str], tuple[tuple[str, ...], int]] = {
     ("POST", "/logout"): (ANYONE, 303),
     ("GET", "/language/{language}"): (ANYONE, 303),
     ("GET", "/healthz"): (ANYONE, 200),
+    ("GET", "/openapi.json"): (EVERY_ROLE, 200),
     ("GET", "/violations"): (EVERY_ROLE, 200),
     ("GET", "/violations/{violation_id}"): (EVERY_ROLE, 200),
     ("GET", "/evidence/{violation_id}/{name:path}"): (EVERY_ROLE, 200),
@@ -160,9 +161,18 @@ def test_role_matrix(server: LiveServer, confirmed_seed: Seed, role: str) -> Non
     assert results == []
 
 
-def test_docs_are_public(client: httpx.Client) -> None:
+def test_api_description_needs_a_login_and_docs_pages_are_not_served(
+    client: httpx.Client,
+) -> None:
+    """Swagger UI and ReDoc would load scripts from a CDN; the description is for users."""
     for path in ("/openapi.json", "/docs", "/redoc"):
-        assert client.get(path).status_code == 200
+        assert client.get(path).status_code in (302, 404), path
+    assert log_in(client, "counter").status_code == 303
+    assert client.get("/openapi.json").status_code == 200
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "script-src 'self'" in response.headers["content-security-policy"]
 
 
 @pytest.mark.parametrize("token", [None, "forged-token"])
