@@ -28,6 +28,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from pipeline.config import Lane, RedLightRule
 from pipeline.geometry import DirectedLine, Point
 from pipeline.rules.base import FrameContext, ViolationCandidate
@@ -42,6 +44,8 @@ was seen then: a frame a second earlier shows the vehicle clearly behind the lin
 while the signal is red, which a frame 0.1 s earlier barely does."""
 FORGET_S = 10.0
 """A track unseen this long is gone (as in `TrackHistory`): its state is dropped."""
+ONSET_WINDOW_S = 0.3
+"""Sightings this close to the red onset say where the front was at the onset."""
 MIN_MOVE_SHARE = 0.1
 """A path shorter than this share of the box's height (or 3 px) has no direction."""
 
@@ -365,17 +369,25 @@ class RedLight:
         return found
 
     def _over_line_at(self, crossing: _Crossing, t: float) -> bool:
-        """Whether the track's front was past the line at stream time `t`."""
+        """Whether the track's front was past the line at stream time `t`: the median of
+        its front's distance at `t` (interpolated) and at its sightings within
+        ONSET_WINDOW_S either side, so one jittery box at the onset does not decide."""
         points = list(crossing.track.points)
         if not points or t < points[0].t:
             return False
         cls = crossing.track.vehicle_class
+        distances = [
+            self._front(p, cls, exact=True)[1] for p in points if abs(p.t - t) <= ONSET_WINDOW_S
+        ]
         for p, q in zip(points, points[1:], strict=False):
             if p.t <= t <= q.t:
                 dp, dq = self._front(p, cls, exact=True)[1], self._front(q, cls, exact=True)[1]
                 share = 0.0 if q.t == p.t else (t - p.t) / (q.t - p.t)
-                return dp + share * (dq - dp) >= 0
-        return self._front(points[-1], cls)[1] >= 0
+                distances.append(dp + share * (dq - dp))
+                break
+        if not distances:
+            distances.append(self._front(points[-1], cls, exact=True)[1])
+        return float(np.median(distances)) >= 0
 
     def _candidate(self, crossing: _Crossing, onset: float) -> ViolationCandidate:
         track, approach = crossing.track, crossing.approach
