@@ -54,6 +54,14 @@ class ClaimRefused(Exception):
         self.expires_at = expires_at
 
 
+class ClaimNotPending(Exception):
+    """The violation was decided already: there is nothing left to claim."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"the violation is {status} already, not pending")
+        self.status = status
+
+
 def _available_to(officer: str, now: datetime) -> ColumnElement[bool]:
     """Unclaimed, claimed by `officer`, or claimed by someone whose lock has run out."""
     return or_(
@@ -104,6 +112,7 @@ def claim(
 
     Raises:
         LookupError: no such violation.
+        ClaimNotPending: the violation was confirmed or rejected already.
         ClaimRefused: another officer's claim still holds.
     """
     expires = now + timedelta(seconds=timeout_s)
@@ -111,6 +120,7 @@ def claim(
         update(Violation)
         .where(
             Violation.id == violation_id,
+            Violation.status == "pending",
             Violation.claimed_by == officer,
             Violation.claim_expires_at > now,
         )
@@ -121,7 +131,11 @@ def claim(
         return expires  # still theirs: a renewal is not a new entry in the audit trail
     result = session.execute(
         update(Violation)
-        .where(Violation.id == violation_id, _available_to(officer, now))
+        .where(
+            Violation.id == violation_id,
+            Violation.status == "pending",  # a decided item is never claimed again
+            _available_to(officer, now),
+        )
         .values(claimed_by=officer, claim_expires_at=expires)
         .execution_options(synchronize_session=False)
     )
@@ -136,11 +150,15 @@ def claim(
         )
         return expires
     row = session.execute(
-        select(Violation.claimed_by, Violation.claim_expires_at).where(Violation.id == violation_id)
+        select(Violation.status, Violation.claimed_by, Violation.claim_expires_at).where(
+            Violation.id == violation_id
+        )
     ).first()
     if row is None:
         raise LookupError(violation_id)
-    holder, until = row
+    status, holder, until = row
+    if status != "pending":
+        raise ClaimNotPending(status)
     raise ClaimRefused(holder or "", until or now)
 
 
@@ -185,7 +203,7 @@ def claim_next(
         for violation_id in ids:
             try:
                 claim(session, violation_id, officer=officer, now=now, timeout_s=timeout_s)
-            except (ClaimRefused, LookupError):
+            except (ClaimRefused, ClaimNotPending, LookupError):
                 continue
             return violation_id
     return None

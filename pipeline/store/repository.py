@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from pipeline.config import CameraConfig
 from pipeline.store.models import (
@@ -28,6 +29,18 @@ DECISIONS = ("confirmed", "rejected")
 
 class ReviewError(Exception):
     """A review that cannot be applied (unknown violation, bad decision)."""
+
+
+class NotPending(ReviewError):
+    """The violation was decided already: an officer's review may not change it.
+
+    Only a supervisor's reversal (`reverse_decision`) changes a decided violation.
+    """
+
+    def __init__(self, violation_id: str, status: str) -> None:
+        super().__init__(f"violation {violation_id} is {status} already, not pending")
+        self.violation_id = violation_id
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -164,6 +177,95 @@ def add_review(
     violation = session.get(Violation, violation_id)
     if violation is None:
         raise ReviewError(f"no violation {violation_id!r}")
+    # One conditional UPDATE: of two decisions racing on the same pending item exactly
+    # one changes it, and a decided item (its notice perhaps printed) is never re-decided.
+    decided = session.execute(
+        update(Violation)
+        .where(Violation.id == violation_id, Violation.status == "pending")
+        .values(status=decision)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(decided, "rowcount", 0) != 1:
+        session.refresh(violation)
+        raise NotPending(violation_id, violation.status)
+    return _append_decision(
+        session,
+        violation,
+        reviewer=reviewer,
+        decision=decision,
+        reason=reason,
+        plate_correction=plate_correction,
+        reviews_topic=reviews_topic,
+        at=at,
+        action=f"review.{decision}",
+        detail={"reason": reason, "plate_correction": plate_correction},
+    )
+
+
+def reverse_decision(
+    session: Session,
+    *,
+    violation_id: str,
+    supervisor: str,
+    decision: str,
+    reason: str,
+    reviews_topic: str | None = None,
+    at: datetime | None = None,
+) -> Review:
+    """A supervisor's reversal of a decided violation: its own review row, audit entry
+    (`review.reverse`, with the status before and after) and `reviews` event.
+
+    Raises:
+        ReviewError: bad decision, unknown violation, no reason given, or the
+            violation is pending (an officer decides it) or already `decision`.
+    """
+    if decision not in DECISIONS:
+        raise ReviewError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+    if not reason.strip():
+        raise ReviewError("a reversal needs a reason")
+    violation = session.get(Violation, violation_id)
+    if violation is None:
+        raise ReviewError(f"no violation {violation_id!r}")
+    before = violation.status
+    if before not in DECISIONS or before == decision:
+        raise ReviewError(f"violation {violation_id} is {before}: nothing to reverse")
+    changed = session.execute(
+        update(Violation)
+        .where(Violation.id == violation_id, Violation.status == before)
+        .values(status=decision)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(changed, "rowcount", 0) != 1:
+        raise ReviewError(f"violation {violation_id} changed meanwhile; reload and try again")
+    return _append_decision(
+        session,
+        violation,
+        reviewer=supervisor,
+        decision=decision,
+        reason=reason,
+        plate_correction=None,
+        reviews_topic=reviews_topic,
+        at=at,
+        action="review.reverse",
+        detail={"from": before, "to": decision, "reason": reason},
+    )
+
+
+def _append_decision(
+    session: Session,
+    violation: Violation,
+    *,
+    reviewer: str,
+    decision: str,
+    reason: str,
+    plate_correction: str | None,
+    reviews_topic: str | None,
+    at: datetime | None,
+    action: str,
+    detail: dict[str, Any],
+) -> Review:
+    """The review row, audit entry and event of a status change already made."""
+    violation_id = violation.id
     review = Review(
         violation_id=violation_id,
         reviewer=reviewer,
@@ -173,15 +275,13 @@ def add_review(
         decided_at=at or utcnow(),
     )
     session.add(review)
-    violation.status = decision
+    # The UPDATE above changed the status; keep the loaded row in step without a second write.
+    set_committed_value(violation, "status", decision)
     if plate_correction:
         violation.plate = plate_correction
     session.add(
         AuditEntry(
-            actor=reviewer,
-            action=f"review.{decision}",
-            subject=f"violation:{violation_id}",
-            detail={"reason": reason, "plate_correction": plate_correction},
+            actor=reviewer, action=action, subject=f"violation:{violation_id}", detail=detail
         )
     )
     if reviews_topic:

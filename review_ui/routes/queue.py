@@ -71,6 +71,11 @@ def claim_violation(
         )
     except LookupError:
         raise HTTPException(http_status.HTTP_404_NOT_FOUND, "No such violation") from None
+    except queries.ClaimNotPending as decided:
+        raise HTTPException(
+            http_status.HTTP_409_CONFLICT,
+            f"Already {decided.status}: only a supervisor may reverse",
+        ) from None
     except queries.ClaimRefused as refused:
         raise HTTPException(
             http_status.HTTP_409_CONFLICT, f"Already claimed by {refused.holder}"

@@ -13,13 +13,17 @@ from sqlalchemy.orm import Session
 from pipeline.config import AppConfig
 from pipeline.store import queries, repository
 from pipeline.store.models import EvidenceItem, User, Violation, utcnow
-from review_ui.auth import REVIEW_ROLES, Reviewer, Viewer, verify_csrf
+from review_ui.auth import REVIEW_ROLES, Reviewer, Viewer, require_roles, verify_csrf
 from review_ui.deps import ConfigDep, SessionDep, get_blobs
 from review_ui.evidence import evidence_url, evidence_view
 from review_ui.schemas import REASON_CODES, StatusFilter, parse_review_form
 from review_ui.templating import templates
 
 router = APIRouter(include_in_schema=False)
+
+# A supervisor reverses decided violations; in this installation that is the admin role.
+SUPERVISOR_ROLES: tuple[str, ...] = ("admin",)
+Supervisor = Annotated[User, Depends(require_roles(*SUPERVISOR_ROLES))]
 
 THUMBNAIL_KIND = "vehicle_crop"
 
@@ -96,6 +100,7 @@ def _render_violation(
             "violation": violation,
             "evidence": [evidence_view(blobs, item) for item in violation.evidence],
             "can_review": user.role in REVIEW_ROLES,
+            "can_reverse": user.role in SUPERVISOR_ROLES,
             "claimed_by_me": held and violation.claimed_by == user.username,
             "claimed_by_other": held and violation.claimed_by != user.username,
             "reasons": REASON_CODES,
@@ -154,22 +159,89 @@ def submit_review(
             now=utcnow(),
             timeout_s=config.review.claim_timeout_s,
         )
+    except queries.ClaimNotPending as decided:
+        raise HTTPException(
+            http_status.HTTP_409_CONFLICT,
+            f"Already {decided.status}: only a supervisor may reverse",
+        ) from None
     except queries.ClaimRefused as refused:
         raise HTTPException(
             http_status.HTTP_409_CONFLICT, f"Already claimed by {refused.holder}"
         ) from None
-    repository.add_review(
-        db,
-        violation_id=violation.id,
-        reviewer=user.username,
-        decision=review.decision,
-        reason=review.reason,
-        plate_correction=review.plate_correction,
-        reviews_topic=config.kafka.topics.reviews if config.kafka else None,
-    )
+    try:
+        repository.add_review(
+            db,
+            violation_id=violation.id,
+            reviewer=user.username,
+            decision=review.decision,
+            reason=review.reason,
+            plate_correction=review.plate_correction,
+            reviews_topic=config.kafka.topics.reviews if config.kafka else None,
+        )
+    except repository.NotPending as decided:
+        # Decided by someone else between our claim and our decision.
+        db.rollback()
+        raise HTTPException(
+            http_status.HTTP_409_CONFLICT,
+            f"Already {decided.status}: only a supervisor may reverse",
+        ) from None
     queries.release(db, violation.id, officer=user.username)
     db.commit()
     # Post/redirect/get: a reload of the result page cannot submit the review twice.
+    return RedirectResponse(
+        f"/violations/{violation.id}?saved=true", status_code=http_status.HTTP_303_SEE_OTHER
+    )
+
+
+@router.post("/violations/{violation_id}/reverse", dependencies=[Depends(verify_csrf)])
+def reverse_review(
+    request: Request,
+    violation_id: str,
+    db: SessionDep,
+    config: ConfigDep,
+    user: Supervisor,
+    decision: Annotated[str, Form()] = "",
+    reason_text: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """A supervisor turns a confirmed violation into a rejected one or back.
+
+    Officers decide pending items only; this is the one way to change a decided
+    one, with a reason, as its own review row and `review.reverse` audit entry.
+    """
+    violation = _load(db, violation_id)
+    reason = " ".join(reason_text.split())[:1000]
+    errors = []
+    if decision not in ("confirmed", "rejected") or decision == violation.status:
+        errors.append("error_decision")
+    if not reason:
+        errors.append("error_reason_text")
+    if violation.status == "pending":
+        raise HTTPException(
+            http_status.HTTP_409_CONFLICT, "Still pending: an officer decides it in the queue"
+        )
+    if errors:
+        return _render_violation(
+            request,
+            config,
+            user,
+            violation,
+            errors=errors,
+            status_code=http_status.HTTP_400_BAD_REQUEST,
+            form={"reason_text": reason_text},
+        )
+    try:
+        repository.reverse_decision(
+            db,
+            violation_id=violation.id,
+            supervisor=user.username,
+            decision=decision,
+            reason=f"Reversal: {reason}",
+            reviews_topic=config.kafka.topics.reviews if config.kafka else None,
+        )
+    except repository.ReviewError as exc:
+        db.rollback()
+        raise HTTPException(http_status.HTTP_409_CONFLICT, str(exc)) from None
+    db.commit()
     return RedirectResponse(
         f"/violations/{violation.id}?saved=true", status_code=http_status.HTTP_303_SEE_OTHER
     )

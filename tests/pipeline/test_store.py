@@ -24,6 +24,7 @@ from pipeline.store.models import (
 )
 from pipeline.store.repository import (
     EvidenceFile,
+    NotPending,
     ReviewError,
     add_review,
     audit_log,
@@ -33,6 +34,7 @@ from pipeline.store.repository import (
     mark_sent,
     pending_events,
     record_violation,
+    reverse_decision,
     upsert_camera,
 )
 from pipeline.store.users import UserError, add_user, authenticate, set_disabled
@@ -267,28 +269,40 @@ def test_add_review_appends_review_audit_and_event(sessions: sessionmaker[Sessio
         validate_event(row.payload)
 
 
-def test_second_review_appends_and_keeps_the_first(sessions: sessionmaker[Session]) -> None:
+def test_a_decided_violation_is_refused_and_reversed_only_as_a_reversal(
+    sessions: sessionmaker[Session],
+) -> None:
     violation, _ = store_violation(sessions)
     with sessions.begin() as session:
         add_review(session, violation_id=violation.id, reviewer="officer1",
                    decision="confirmed", reviews_topic="reviews")  # fmt: skip
-    with sessions.begin() as session:
+    with sessions() as session, pytest.raises(NotPending, match="confirmed already"):
         add_review(session, violation_id=violation.id, reviewer="officer2",
-                   decision="rejected", reason="emergency vehicle",
-                   reviews_topic="reviews")  # fmt: skip
+                   decision="rejected", reason="emergency vehicle")  # fmt: skip
+    with sessions() as session, pytest.raises(ReviewError, match="needs a reason"):
+        reverse_decision(session, violation_id=violation.id, supervisor="chief",
+                         decision="rejected", reason=" ")  # fmt: skip
+    with sessions.begin() as session:
+        reverse_decision(session, violation_id=violation.id, supervisor="chief",
+                         decision="rejected", reason="emergency vehicle",
+                         reviews_topic="reviews")  # fmt: skip
+    with sessions() as session, pytest.raises(ReviewError, match="nothing to reverse"):
+        reverse_decision(session, violation_id=violation.id, supervisor="chief",
+                         decision="rejected", reason="again")  # fmt: skip
 
     with sessions() as session:
         stored = get_violation(session, violation.id)
         assert stored is not None
         assert [(r.reviewer, r.decision) for r in stored.reviews] == [
             ("officer1", "confirmed"),
-            ("officer2", "rejected"),
+            ("chief", "rejected"),
         ]
         assert stored.status == "rejected"
         assert stored.plate == "88A-123.45"  # no correction given: the read plate stays
         assert count(session, Review) == 2
-        actions = [e.action for e in audit_log(session, subject=f"violation:{violation.id}")]
-        assert actions == ["review.confirmed", "review.rejected"]
+        entries = audit_log(session, subject=f"violation:{violation.id}")
+        assert [e.action for e in entries] == ["review.confirmed", "review.reverse"]
+        assert entries[1].detail["from"] == "confirmed" and entries[1].detail["to"] == "rejected"
         review_ids = [row.event_id for row in pending_events(session) if row.topic == "reviews"]
         assert len(set(review_ids)) == 2
 

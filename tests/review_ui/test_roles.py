@@ -50,7 +50,10 @@ TABLE: dict[tuple[str, str], tuple[tuple[str, ...], int]] = {
     # An empty review form is refused by validation, after the role check.
     ("POST", "/violations/{violation_id}/review"): (OFFICERS, 400),
     ("GET", "/queue"): (OFFICERS, 200),
-    ("POST", "/violations/{violation_id}/claim"): (OFFICERS, 303),
+    # The matrix's violation is confirmed: nobody may claim a decided item.
+    ("POST", "/violations/{violation_id}/claim"): (OFFICERS, 409),
+    # A supervisor's reversal; an empty form is refused by validation, after the role check.
+    ("POST", "/violations/{violation_id}/reverse"): (ADMINS, 400),
     ("POST", "/violations/{violation_id}/release"): (OFFICERS, 303),
     ("POST", "/queue/next"): (OFFICERS, 303),
     ("GET", "/violations/{violation_id}/notice"): (OFFICERS, 200),

@@ -151,25 +151,25 @@ def test_confirm_appends_a_review_and_an_audit_entry(client: httpx.Client, seed:
     assert outbox == []  # no Kafka configured: no review event queued
 
 
-def test_second_review_is_appended_not_overwritten(client: httpx.Client, seed: Seed) -> None:
+def test_a_decided_violation_is_not_decided_again(client: httpx.Client, seed: Seed) -> None:
     log_in(client, "chief")
     review(client, seed.violation_id, decision="confirmed", reason="evidence_clear")
-    review(
+    again = review(
         client,
         seed.violation_id,
         decision="rejected",
         reason="other",
         reason_text="ambulance on duty",
     )
+    assert again.status_code == 409
     detail = client.get(f"/api/v1/violations/{seed.violation_id}").json()
-    assert detail["status"] == "rejected"
+    assert detail["status"] == "confirmed"
     assert [(r["decision"], r["reason"]) for r in detail["reviews"]] == [
         ("confirmed", "Evidence clear"),
-        ("rejected", "Other: ambulance on duty"),
     ]
     pending = client.get("/violations?status=pending").text
     assert seed.violation_id not in pending
-    assert seed.violation_id in client.get("/violations?status=rejected").text
+    assert seed.violation_id in client.get("/violations?status=confirmed").text
 
 
 @pytest.mark.parametrize(
