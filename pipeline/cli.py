@@ -322,7 +322,7 @@ def _trusted_public_key(args: argparse.Namespace) -> Ed25519PublicKey:
 def cmd_evidence_verify(args: argparse.Namespace) -> int:
     from pipeline.evidence import EvidenceStore, verify_package_dir
     from pipeline.store.blobs import BlobError, open_blob_store
-    from pipeline.store.db import open_database
+    from pipeline.store.db import open_database, redact_url
     from pipeline.store.hashing import sha256_bytes
     from pipeline.store.repository import all_violation_ids, get_violation
 
@@ -344,7 +344,9 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
             for violation_id in ids:
                 violation = get_violation(session, violation_id)
                 if violation is None:
-                    raise CommandError(f"no violation {violation_id!r} in {config.database_url}")
+                    raise CommandError(
+                        f"no violation {violation_id!r} in {redact_url(config.database_url)}"
+                    )
                 if violation.evidence_deleted_at is not None:
                     # Removed on purpose; the rows still say what the files were.
                     deleted_on = violation.evidence_deleted_at.date().isoformat()
@@ -481,11 +483,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from review_ui.app import create_app
+    from review_ui.session_secret import SessionSecretError
 
     config = load_config(args.config)
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except SessionSecretError as exc:
+        raise CommandError(str(exc)) from None
     print(f"review UI on http://{args.host}:{args.port}")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    # proxy_headers off: X-Forwarded-For is read by the app itself, and believed only
+    # from review.trusted_proxies (uvicorn's own default trusts 127.0.0.1 for it).
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False)
     return 0
 
 
@@ -568,17 +576,26 @@ def cmd_tokens_add(args: argparse.Namespace) -> int:
     from pipeline.store.api_tokens import add_token
 
     def add(session: Any) -> str:
-        made = add_token(session, args.name, args.role)
+        made = add_token(
+            session,
+            args.name,
+            args.role,
+            cameras=args.camera or (),
+            heads=args.head or (),
+            controller_id=args.controller,
+        )
+        heads = ", ".join(made.heads) if made.heads else "all their heads"
         return (
-            f"token {made.name} ({made.role}); send it as 'Authorization: Bearer <token>'. "
-            f"It is shown only now:\n{made.token}"
+            f"token {made.name} ({made.role}) for cameras {', '.join(made.cameras)} "
+            f"({heads}), controller {made.controller_id}; send it as "
+            f"'Authorization: Bearer <token>'. It is shown only now:\n{made.token}"
         )
 
     return _with_tokens(args, add)
 
 
 def cmd_tokens_list(args: argparse.Namespace) -> int:
-    from pipeline.store.api_tokens import list_tokens
+    from pipeline.store.api_tokens import describe_scope, list_tokens
 
     def show(session: Any) -> str:
         rows = list_tokens(session)
@@ -587,6 +604,7 @@ def cmd_tokens_list(args: argparse.Namespace) -> int:
         return "\n".join(
             f"{row.name}\t{row.role}\tcreated {row.created_at:%Y-%m-%d %H:%M} UTC\t"
             + (f"revoked {row.revoked_at:%Y-%m-%d %H:%M} UTC" if row.revoked_at else "active")
+            + f"\t{describe_scope(row)}"
             for row in rows
         )
 
@@ -822,6 +840,15 @@ def build_parser() -> argparse.ArgumentParser:
     token_add = tokens.add_parser("add", help="make a token; it is printed once, never stored")
     token_add.add_argument("name", help="the client's name, e.g. controller-ltk-hangbai")
     token_add.add_argument("--role", required=True, choices=("signal-controller",))
+    token_add.add_argument(
+        "--camera", action="append", help="a camera it reports for (repeat for several)"
+    )
+    token_add.add_argument(
+        "--head",
+        action="append",
+        help="a head it reports: HEAD (of each --camera) or CAMERA/HEAD (default: all heads)",
+    )
+    token_add.add_argument("--controller", help="the controller id its posts carry")
     token_add.set_defaults(func=cmd_tokens_add)
     token_list = tokens.add_parser("list", help="list tokens (names, roles, revoked or not)")
     token_list.set_defaults(func=cmd_tokens_list)

@@ -210,6 +210,9 @@ class User(Base):
     # Written into each session cookie; raised on logout, password change and
     # disabling, which ends every session issued before.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Analysts see plates in the history, its CSV and API only with this permission;
+    # without it plates are masked and plate search is refused.
+    plate_access: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
 
 class CameraHealthSample(Base):
@@ -301,6 +304,13 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What the token may speak for: a roadside cabinet's token reports its own junction's
+    # heads, never another's. Cameras it may post for; heads as "camera/head" (None:
+    # every head of those cameras); the controller id its posts carry. A token without
+    # cameras (made before scopes existed) may post nothing.
+    cameras: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    heads: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    controller_id: Mapped[str | None] = mapped_column(String(80), default=None)
 
 
 class SignalPhaseChange(Base):

@@ -3,7 +3,9 @@
 The change is stored (append-only) and, when Kafka is configured, queued in the
 same transaction for the `signal-phases` topic, so a broker outage loses
 nothing. Workers follow either. A retry of a change the controller numbered
-(`controller_id` + `sequence`) returns the stored one instead of adding another.
+(`controller_id` + `sequence`, by the same token) returns the stored one instead of
+adding another. A token speaks only for the cameras, heads and controller id it
+was made for (`trafficcam tokens add --camera/--head/--controller`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from sqlalchemy import select
 
 from pipeline.config import AppConfig, CameraConfig, SignalHead
+from pipeline.store.api_tokens import scope_refusal
 from pipeline.store.models import SignalPhaseChange
 from pipeline.store.signal_phases import record_phase_change
 from review_ui.auth import SignalController
@@ -47,8 +50,13 @@ class PhaseChangeIn(BaseModel):
     controller_id: str | None = Field(
         default=None, min_length=1, max_length=80, description="The controller's own id."
     )
+    # strict: a JSON integer, not "7" or true; le: the column is a signed 64-bit integer.
     sequence: int | None = Field(
-        default=None, ge=0, description="The controller's counter of changes (retries reuse it)."
+        default=None,
+        ge=0,
+        le=2**63 - 1,
+        strict=True,
+        description="The controller's counter of changes (retries reuse it).",
     )
 
     @field_validator("changed_at")
@@ -135,6 +143,10 @@ def _camera_and_head(config: AppConfig, camera_id: str, head_id: str) -> SignalH
     responses={
         200: {"description": "A retry of a change already stored (same controller and sequence)."},
         401: {"description": "No bearer token, or an unknown or revoked one."},
+        403: {
+            "description": "The token's scope does not cover this camera, head or controller "
+            "id; `detail[].msg` names which."
+        },
         404: {"description": "Unknown camera or head; `detail[].loc` names which."},
         409: {"description": "The head takes its phase from the image only."},
         422: {"description": "A bad field; `detail[].loc` names it."},
@@ -148,16 +160,30 @@ def post_phase_change(
     response: Response,
     head: str = Path(min_length=1, max_length=64, description="Signal head id (scene config)."),
 ) -> PhaseChangeOut:
-    """Report a signal head's phase change (controllers, with a signal-controller token)."""
+    """Report a signal head's phase change (controllers, with a signal-controller token
+    whose scope covers the camera and head)."""
     _camera_and_head(config, change.camera_id, head)
+    refusal = scope_refusal(
+        client, camera_id=change.camera_id, head_id=head, controller_id=change.controller_id
+    )
+    if refusal is not None:
+        raise HTTPException(
+            http_status.HTTP_403_FORBIDDEN,
+            [{"loc": ["path", "head"], "msg": refusal, "type": "outside_token_scope"}],
+        )
+    # The row names the controller the token belongs to, whether the post said it or not.
+    controller_id = change.controller_id or client.controller_id
     topic = config.kafka.topics.signal_phases if config.kafka else None
-    if change.controller_id is not None and change.sequence is not None:
+    if controller_id is not None and change.sequence is not None:
+        # A retry is the same token's: another token reusing a controller id and
+        # sequence number must neither read nor suppress this token's change.
         stored = db.scalars(
             select(SignalPhaseChange).where(
                 SignalPhaseChange.camera_id == change.camera_id,
                 SignalPhaseChange.head_id == head,
-                SignalPhaseChange.controller_id == change.controller_id,
+                SignalPhaseChange.controller_id == controller_id,
                 SignalPhaseChange.sequence == change.sequence,
+                SignalPhaseChange.reported_by == client.name,
             )
         ).first()
         if stored is not None:
@@ -170,7 +196,7 @@ def post_phase_change(
         phase=change.phase,
         changed_at=change.changed_at,
         reported_by=client.name,
-        controller_id=change.controller_id,
+        controller_id=controller_id,
         sequence=change.sequence,
         topic=topic,
     )

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from pipeline.config import AppConfig, CameraConfig, KafkaConfig
 from pipeline.events import validate_event
-from pipeline.store.api_tokens import add_token, revoke_token
-from pipeline.store.models import OutboxEvent, SignalPhaseChange
+from pipeline.store.api_tokens import add_token, revoke_token, token_digest
+from pipeline.store.models import ApiToken, OutboxEvent, SignalPhaseChange
 from review_ui.app import create_app
 from tests.pipeline.signal_scene import CAMERA_ID, HEAD_ID, camera_dict
 from tests.review_ui.conftest import Seed, log_in, serve
@@ -31,11 +31,28 @@ def _camera() -> CameraConfig:
 
 
 def _tokens(seed: Seed) -> dict[str, str]:
+    scope: dict[str, Any] = {"cameras": [CAMERA_ID], "controller_id": "ctl-7"}
     with seed.session_factory.begin() as db:
-        good = add_token(db, "controller-1", "signal-controller").token
-        revoked = add_token(db, "controller-old", "signal-controller").token
+        good = add_token(db, "controller-1", "signal-controller", **scope).token
+        revoked = add_token(db, "controller-old", "signal-controller", **scope).token
         revoke_token(db, "controller-old")
-    return {"good": good, "revoked": revoked}
+        # The same cabinet's second token, and another cabinet's: one head, own controller.
+        twin = add_token(db, "controller-1b", "signal-controller", **scope).token
+        other = add_token(
+            db,
+            "controller-2",
+            "signal-controller",
+            cameras=[CAMERA_ID],
+            heads=[IMAGE_HEAD],
+            controller_id="ctl-9",
+        ).token
+        # Made before scopes existed: no cameras at all.
+        db.add(
+            ApiToken(
+                name="legacy", token_sha256=token_digest("tc_legacy"), role="signal-controller"
+            )
+        )
+    return {"good": good, "revoked": revoked, "twin": twin, "other": other, "legacy": "tc_legacy"}
 
 
 @pytest.fixture(params=["no-kafka", "kafka"])
@@ -111,6 +128,46 @@ def test_a_retried_change_is_stored_once(api) -> None:
     assert _post(http, tokens["good"], _body(sequence=42, phase="green")).status_code == 201
     with seed.session_factory() as db:
         assert len(db.scalars(select(SignalPhaseChange)).all()) == 2
+
+
+def test_a_token_posts_only_within_its_scope(api) -> None:
+    http, tokens, seed, _ = api
+    # controller-2 may report head `side` only: `main` is refused, naming the head.
+    outside = _post(http, tokens["other"], _body(controller_id="ctl-9"))
+    assert outside.status_code == 403, outside.text
+    (error,) = outside.json()["detail"]
+    assert error["loc"] == ["path", "head"] and f"{HEAD_ID!r}" in error["msg"]
+    # Another controller's id in the body is refused too, naming both.
+    impostor = _post(http, tokens["good"], _body(controller_id="ctl-9"))
+    assert impostor.status_code == 403
+    assert "'ctl-7'" in impostor.json()["detail"][0]["msg"]
+    assert "'ctl-9'" in impostor.json()["detail"][0]["msg"]
+    # A token without a scope posts nothing.
+    legacy = _post(http, tokens["legacy"], _body())
+    assert legacy.status_code == 403 and "no scope" in legacy.json()["detail"][0]["msg"]
+    with seed.session_factory() as db:
+        assert db.scalars(select(SignalPhaseChange)).all() == []
+    # Without controller_id in the body, the row names the token's controller.
+    stored = _post(http, tokens["good"], _body(controller_id=..., sequence=...))
+    assert stored.status_code == 201 and stored.json()["controller_id"] == "ctl-7"
+
+
+def test_the_retry_lookup_keys_on_the_token(api) -> None:
+    http, tokens, seed, _ = api
+    first = _post(http, tokens["good"], _body(phase="red"))
+    assert first.status_code == 201
+    # Another token with the same controller id and sequence: a change of its own,
+    # not a retry answered with (and hiding behind) controller-1's row.
+    second = _post(http, tokens["twin"], _body(phase="green"))
+    assert second.status_code == 201, second.text
+    assert second.json()["event_id"] != first.json()["event_id"]
+    assert second.json()["phase"] == "green"
+    with seed.session_factory() as db:
+        rows = db.scalars(select(SignalPhaseChange).order_by(SignalPhaseChange.id)).all()
+        assert [(r.reported_by, r.phase) for r in rows] == [
+            ("controller-1", "red"),
+            ("controller-1b", "green"),
+        ]
 
 
 @pytest.mark.parametrize(
