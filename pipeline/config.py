@@ -1344,7 +1344,8 @@ class AppConfig(StrictModel):
     def _known_database(cls, url: str) -> str:
         scheme = url.split(":", 1)[0]
         if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
-            raise ValueError(f"database_url must be sqlite:// or postgresql://, got {url!r}")
+            # The scheme only: the rest of the URL may hold the database password.
+            raise ValueError(f"database_url must be sqlite:// or postgresql://, got {scheme!r}://")
         return url
 
     @field_validator("cameras")

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.config import ConfigError, parse_config
 from pipeline.store import login_throttle
-from pipeline.store.db import open_database
+from pipeline.store.db import open_database, redact_url
 from pipeline.store.models import LoginThrottle, User
 from pipeline.store.users import add_user, end_sessions, set_disabled, set_password
 
@@ -148,3 +149,14 @@ def test_a_new_sqlite_database_is_private_to_its_owner(tmp_path: Path) -> None:
     assert files
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+
+def test_the_database_password_stays_out_of_messages() -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_config({"database_url": "mysql://reviewer:s3cret-pw@db.example/trafficcam"})
+    assert "database_url" in str(refused.value)
+    assert "s3cret-pw" not in str(refused.value)
+    url = "postgresql://reviewer:s3cret-pw@db.example:5432/trafficcam"
+    assert redact_url(url) == "postgresql://reviewer:***@db.example:5432/trafficcam"
+    assert "s3cret-pw" not in redact_url("postgresql://reviewer:s3cret-pw@db.example:bad/x")
+    assert redact_url("sqlite:///var/lib/trafficcam.db") == "sqlite:///var/lib/trafficcam.db"

@@ -15,11 +15,9 @@ from review_ui.auth import ANONYMOUS
 from tests.review_ui.conftest import PASSWORD, LiveServer, Seed, log_in, serve
 
 
-def from_address(url: str, address: str, **kwargs: object) -> httpx.Client:
+def from_address(url: str, address: str) -> httpx.Client:
     """A client whose connections come from `address` (any 127.x address is local on Linux)."""
-    return httpx.Client(
-        base_url=url, transport=httpx.HTTPTransport(local_address=address), **kwargs
-    )
+    return httpx.Client(base_url=url, transport=httpx.HTTPTransport(local_address=address))
 
 
 def _served(seed: Seed, **review: object) -> Iterator[LiveServer]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from base64 import b64encode
+from collections.abc import Mapping
 
 import httpx
 import itsdangerous
@@ -26,7 +27,7 @@ def copy_of(http: httpx.Client, server: LiveServer) -> httpx.Client:
     return other
 
 
-def forged_cookie(seed: Seed, session: dict[str, object]) -> str:
+def forged_cookie(seed: Seed, session: Mapping[str, object]) -> str:
     """A cookie signed now with the app's real key, holding `session`."""
     signer = itsdangerous.TimestampSigner(session_secret(seed.config))
     return signer.sign(b64encode(json.dumps(session).encode())).decode()
