@@ -24,6 +24,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    FiniteFloat,
     ValidationError,
     field_validator,
     model_validator,
@@ -32,8 +33,13 @@ from pydantic import (
 from models.detections import CANONICAL_CLASSES
 from pipeline.geometry import all_collinear, collinear_triple, polygon_problem
 
-Point = tuple[float, float]
-Box = tuple[float, float, float, float]
+# Image coordinates in pixels: finite (a NaN or infinity would poison every geometry
+# test downstream) and within 100,000 px of the origin (no camera's frame is that big;
+# a larger number is a typo or a unit mistake).
+Coordinate = Annotated[float, Field(allow_inf_nan=False, ge=-100_000, le=100_000)]
+Point = tuple[Coordinate, Coordinate]
+Box = tuple[Coordinate, Coordinate, Coordinate, Coordinate]
+GroundPoint = tuple[FiniteFloat, FiniteFloat]
 
 NETWORK_SCHEMES = ("rtsp", "rtsps", "http", "https")
 
@@ -166,6 +172,7 @@ class StopLine(StrictModel):
 class SignalHead(StrictModel):
     id: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        max_length=64,
         description="Signal head id, unique within the camera (also the controller's name for it).",
     )
     region: Box | None = Field(
@@ -329,7 +336,7 @@ class Calibration(StrictModel):
     id: str = Field(description="Calibration id, recorded with every speed measured with it.")
     date: date_type = Field(description="Day the calibration was surveyed.")
     image_points: list[Point] = Field(min_length=4, description="Points in image pixels.")
-    ground_points: list[Point] = Field(
+    ground_points: list[GroundPoint] = Field(
         min_length=4, description="The same points on the ground, in metres (any flat frame)."
     )
 
@@ -825,7 +832,11 @@ class DetectionRegion(StrictModel):
 
 
 class CameraConfig(StrictModel):
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Stable camera id.")
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        max_length=64,
+        description="Stable camera id (at most 64 characters; it names files and event keys).",
+    )
     name: str = Field(description="Display name.")
     location: Location
     source: SourceConfig
@@ -1374,7 +1385,10 @@ def _describe_location(data: dict[str, Any], loc: tuple[int | str, ...]) -> str:
         camera_id = None
         if index < len(cameras) and isinstance(cameras[index], dict):
             camera_id = cameras[index].get("id")
-        who = f"camera {camera_id!r}" if camera_id else f"camera #{index + 1}"
+        shown = repr(camera_id)
+        if len(shown) > 50:  # a pasted blob as the id would drown the message
+            shown = shown[:45] + "...'"
+        who = f"camera {shown}" if camera_id else f"camera #{index + 1}"
         field = ".".join(str(p) for p in parts[2:]) or "(the camera entry)"
         return f"{who}, field {field}"
     return "field " + ".".join(str(p) for p in parts)
@@ -1456,6 +1470,10 @@ def load_config(path: Path | str) -> AppConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -11,26 +11,47 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline.config import AppConfig, ConfigError
+from pipeline.config import AppConfig, ConfigError, RuleConfig
 
 if TYPE_CHECKING:
     from models.detector import Detector
     from pipeline.camera_pipeline import SignalLog
 
 MATCH_SLACK_S = 1.0
+RULE_TYPES = tuple(rule.model_fields["type"].default for rule in get_args(get_args(RuleConfig)[0]))
+"""The rule types a config can turn on; a truth entry naming another could never match."""
+# About 115 days of video: a larger time is a unit mistake (milliseconds, a timestamp).
+MAX_VIDEO_TIME_S = 1e7
 
 
 class TruthViolation(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rule: str
-    t_start: float = Field(ge=0)
-    t_end: float = Field(ge=0)
-    vehicle: str | None = None
+    rule: str = Field(max_length=40, description="The rule type, as in the config's rules.")
+    t_start: float = Field(
+        ge=0, le=MAX_VIDEO_TIME_S, allow_inf_nan=False, description="Offence start, video s."
+    )
+    t_end: float = Field(
+        ge=0, le=MAX_VIDEO_TIME_S, allow_inf_nan=False, description="Offence end, video s."
+    )
+    vehicle: str | None = Field(default=None, max_length=40, description="Vehicle class.")
+
+    @field_validator("rule")
+    @classmethod
+    def _known_rule(cls, rule: str) -> str:
+        if rule not in RULE_TYPES:
+            raise ValueError(f"unknown rule {rule!r}; known: {', '.join(RULE_TYPES)}")
+        return rule
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TruthViolation:
+        if self.t_end < self.t_start:
+            raise ValueError(f"t_end {self.t_end} is before t_start {self.t_start}")
+        return self
 
 
 class Truth(BaseModel):
@@ -39,12 +60,26 @@ class Truth(BaseModel):
 
 
 def load_truth(path: Path) -> Truth:
+    """Read a truth file; any problem is a ConfigError naming the file and the field."""
     try:
-        return Truth.model_validate(yaml.safe_load(path.read_text()) or {})
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read truth file: {exc.strerror or exc}") from None
-    except (yaml.YAMLError, ValidationError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (offset {exc.start})") from None
+    except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not a valid truth file: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: not a valid truth file: the top level must be a mapping")
+    try:
+        return Truth.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            f"{path}: field {'.'.join(str(p) for p in error['loc']) or '(top level)'}: "
+            + ("unknown key" if error["type"] == "extra_forbidden" else error["msg"])
+            for error in exc.errors()
+        ]
+        raise ConfigError("\n".join(problems)) from None
 
 
 @dataclass(frozen=True)
