@@ -1,0 +1,326 @@
+"""Real cameras for the stream fault and soak benchmarks.
+
+Each camera is one GStreamer RTSP server process (streams/rtsp_server.py, a looping
+generated H.264 clip) on its own port, reached through a small TCP proxy that can
+put garbage bytes on the socket, shift the stream's RTP timestamps (a camera clock
+jump) or drop the connection. The real `pipeline.worker.Worker` reads every camera
+with the configured detector, on a thread of this process, so this process's
+memory and file descriptors are the worker's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.broker import free_port  # noqa: E402
+from pipeline.config import AppConfig, CameraConfig, EvidenceConfig  # noqa: E402
+from pipeline.worker import CollectingSink, Worker  # noqa: E402
+from streams.rtsp_launcher import RtspServerProcess, start_rtsp_server  # noqa: E402
+from streams.stats import SourceState, SourceStats  # noqa: E402
+from tests.fixtures.rtsp import make_h264_mp4  # noqa: E402
+from tests.pipeline.signal_scene import camera_dict  # noqa: E402
+
+MOUNT = "/cam"
+_CONTENT_LENGTH = re.compile(rb"(?i)content-length:\s*(\d+)")
+
+
+def rss_kib() -> int:
+    """Resident memory of this process, KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def open_fds() -> int:
+    """Open file descriptors of this process."""
+    return len(os.listdir("/proc/self/fd"))
+
+
+class FaultProxy:
+    """A TCP proxy in front of one RTSP server that can misbehave on request.
+
+    Server-to-client bytes are parsed as RTSP messages and `$`-interleaved frames
+    (RTSP over TCP), so RTP timestamps can be shifted in place (a clock jump) and
+    garbage can be put between two frames.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._connections: list[socket.socket] = []
+        self._ts_offset = 0
+        self._garbage = b""
+        self._closed = False
+        threading.Thread(target=self._accept, name="fault-proxy", daemon=True).start()
+
+    def jump_clock(self, seconds: float) -> None:
+        """Shift the RTP timestamps of everything sent from now on (90 kHz video clock)."""
+        with self._lock:
+            self._ts_offset = (self._ts_offset + int(seconds * 90_000)) % 2**32
+
+    def inject_garbage(self, data: bytes) -> None:
+        """Send `data` to the client between two frames, once."""
+        with self._lock:
+            self._garbage = data
+
+    def drop_connections(self) -> None:
+        """Close every open connection (the client reconnects)."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for sock in connections:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()
+        self.drop_connections()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=2)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()  # the server is down: refused, as the camera itself would
+                continue
+            with self._lock:
+                self._connections += [client, upstream]
+            threading.Thread(target=self._copy, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._parse, args=(upstream, client), daemon=True).start()
+
+    def _copy(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._close_pair(src, dst)
+
+    def _parse(self, src: socket.socket, dst: socket.socket) -> None:
+        buf = bytearray()
+        try:
+            while data := src.recv(65536):
+                buf += data
+                out = bytearray()
+                while buf:
+                    if buf[0] == 0x24:  # '$' channel length(2) payload
+                        if len(buf) < 4:
+                            break
+                        size = 4 + int.from_bytes(buf[2:4], "big")
+                        if len(buf) < size:
+                            break
+                        frame = bytearray(buf[:size])
+                        del buf[:size]
+                        with self._lock:
+                            offset, garbage, self._garbage = self._ts_offset, self._garbage, b""
+                        if frame[1] % 2 == 0 and size >= 16 and offset:  # RTP, not RTCP
+                            ts = (int.from_bytes(frame[8:12], "big") + offset) % 2**32
+                            frame[8:12] = ts.to_bytes(4, "big")
+                        out += garbage + frame
+                    else:
+                        end = buf.find(b"\r\n\r\n")
+                        if end < 0:
+                            break
+                        length = _CONTENT_LENGTH.search(buf[:end])
+                        size = end + 4 + (int(length.group(1)) if length else 0)
+                        if len(buf) < size:
+                            break
+                        out += buf[:size]
+                        del buf[:size]
+                if out:
+                    dst.sendall(out)
+        except OSError:
+            pass
+        finally:
+            self._close_pair(src, dst)
+
+    def _close_pair(self, a: socket.socket, b: socket.socket) -> None:
+        for sock in (a, b):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        with self._lock:
+            self._connections = [s for s in self._connections if s not in (a, b)]
+
+
+@dataclass
+class Camera:
+    """One camera: its clip files, RTSP server and proxy."""
+
+    id: str
+    clip: Path
+    alt_clip: Path
+    port: int
+    proxy: FaultProxy | None = None
+    server: RtspServerProcess | None = None
+    serving: Path | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.proxy is not None
+        return f"rtsp://127.0.0.1:{self.proxy.port}{MOUNT}"
+
+    def start(self, clip: Path | None = None) -> float:
+        """Start the server (on its fixed port); returns when it is ready (monotonic s)."""
+        self.serving = clip or self.serving or self.clip
+        for attempt in range(20):
+            try:
+                self.server = start_rtsp_server({MOUNT: self.serving}, self.port, loop=True)
+                break
+            except Exception:
+                if attempt == 19:
+                    raise
+                time.sleep(0.25)  # the old process's port not free yet
+        if self.proxy is None:
+            self.proxy = FaultProxy(self.port)
+        return time.monotonic()
+
+    def kill(self) -> None:
+        if self.server is not None:
+            self.server.kill()
+            self.server = None
+
+    def stall(self) -> None:
+        assert self.server is not None
+        os.killpg(self.server.pid, signal.SIGSTOP)
+
+    def resume(self) -> float:
+        assert self.server is not None
+        os.killpg(self.server.pid, signal.SIGCONT)
+        return time.monotonic()
+
+    def close(self) -> None:
+        if self.server is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.server.pid, signal.SIGCONT)
+        self.kill()
+        if self.proxy is not None:
+            self.proxy.close()
+
+
+def make_cameras(count: int, folder: Path, *, seconds: float = 8.0) -> list[Camera]:
+    """`count` cameras, each with its own copy of the clips (so one can be truncated)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = make_h264_mp4(folder / "base.mp4", seconds=seconds, fps=15, width=640, height=360)
+    alt = make_h264_mp4(folder / "alt.mp4", seconds=seconds, fps=15, width=480, height=272)
+    cameras = []
+    for index in range(count):
+        clip, alt_clip = folder / f"cam{index}.mp4", folder / f"cam{index}-alt.mp4"
+        shutil.copyfile(base, clip)
+        shutil.copyfile(alt, alt_clip)
+        cameras.append(Camera(f"cam-{index}", clip, alt_clip, free_port()))
+    for camera in cameras:
+        camera.start()
+    return cameras
+
+
+def worker_config(cameras: list[Camera], folder: Path, *, analysis_fps: float) -> AppConfig:
+    """A config reading every camera through its proxy; 2 s open/read timeouts."""
+    entries = []
+    for camera in cameras:
+        data: dict[str, Any] = camera_dict(source="image")
+        data["id"] = camera.id
+        data["analysis_fps"] = analysis_fps
+        data["scene"].pop("image_size", None)  # the resolution changes under a fault
+        data["source"] = {"url": camera.url, "open_timeout_s": 2.0, "read_timeout_s": 2.0}
+        entries.append(CameraConfig.model_validate(data))
+    return AppConfig(
+        database_url=f"sqlite:///{folder / 'unused.db'}",
+        evidence=EvidenceConfig(path=folder / "evidence"),
+        cameras=entries,
+    )
+
+
+@dataclass
+class WorkerThread:
+    """The real Worker on a thread; any exception out of it, or out of any other
+    thread of this process, counts as a crash."""
+
+    worker: Worker
+    thread: threading.Thread = field(init=False)
+    crashes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        previous = threading.excepthook
+
+        def hook(args: threading.ExceptHookArgs) -> None:
+            self.crashes.append(
+                f"thread {args.thread.name if args.thread else '?'}: {args.exc_value!r}"
+            )
+            previous(args)
+
+        threading.excepthook = hook
+        self.thread = threading.Thread(target=self._run, name="worker", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.worker.run()
+        except BaseException as exc:  # noqa: BLE001  # counted, not hidden
+            self.crashes.append(f"worker: {exc!r}")
+            raise
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stats(self, camera_id: str) -> SourceStats | None:
+        source = self.worker.sources.get(camera_id)
+        return source.stats if source is not None else None
+
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def stop(self) -> None:
+        self.worker.stop.set()
+        self.thread.join(timeout=30)
+
+
+def start_worker(config: AppConfig, detector: Any) -> WorkerThread:
+    running = WorkerThread(Worker(config, detector, CollectingSink(), report_every_s=3600))
+    running.start()
+    return running
+
+
+def wait_online(
+    running: WorkerThread, camera_id: str, after_wall: float, timeout_s: float
+) -> float | None:
+    """Seconds from `after_wall` (time.time()) until the camera is online with a frame
+    decoded after that moment and the worker has analysed a frame of it since; None if
+    that does not happen within `timeout_s`."""
+    analysed = running.worker.stats.per_camera_frames.get(camera_id, 0)
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        stats = running.stats(camera_id)
+        last = stats.last_frame_wall_time if stats is not None else None
+        if (
+            stats is not None
+            and stats.state == SourceState.ONLINE
+            and last is not None
+            and last.timestamp() > after_wall
+            and running.worker.stats.per_camera_frames.get(camera_id, 0) > analysed
+        ):
+            return time.time() - after_wall
+        time.sleep(0.02)
+    return None
