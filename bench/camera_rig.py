@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
-import socket
 import sys
 import threading
 import time
@@ -30,11 +28,11 @@ from pipeline.config import AppConfig, CameraConfig, EvidenceConfig  # noqa: E40
 from pipeline.worker import CollectingSink, Worker  # noqa: E402
 from streams.rtsp_launcher import RtspServerProcess, start_rtsp_server  # noqa: E402
 from streams.stats import SourceState, SourceStats  # noqa: E402
+from tests.fixtures.fault_proxy import FaultProxy  # noqa: E402
 from tests.fixtures.rtsp import make_h264_mp4  # noqa: E402
 from tests.pipeline.signal_scene import camera_dict  # noqa: E402
 
 MOUNT = "/cam"
-_CONTENT_LENGTH = re.compile(rb"(?i)content-length:\s*(\d+)")
 
 
 def rss_kib() -> int:
@@ -48,122 +46,6 @@ def rss_kib() -> int:
 def open_fds() -> int:
     """Open file descriptors of this process."""
     return len(os.listdir("/proc/self/fd"))
-
-
-class FaultProxy:
-    """A TCP proxy in front of one RTSP server that can misbehave on request.
-
-    Server-to-client bytes are parsed as RTSP messages and `$`-interleaved frames
-    (RTSP over TCP), so RTP timestamps can be shifted in place (a clock jump) and
-    garbage can be put between two frames.
-    """
-
-    def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
-        self._lock = threading.Lock()
-        self._connections: list[socket.socket] = []
-        self._ts_offset = 0
-        self._garbage = b""
-        self._closed = False
-        threading.Thread(target=self._accept, name="fault-proxy", daemon=True).start()
-
-    def jump_clock(self, seconds: float) -> None:
-        """Shift the RTP timestamps of everything sent from now on (90 kHz video clock)."""
-        with self._lock:
-            self._ts_offset = (self._ts_offset + int(seconds * 90_000)) % 2**32
-
-    def inject_garbage(self, data: bytes) -> None:
-        """Send `data` to the client between two frames, once."""
-        with self._lock:
-            self._garbage = data
-
-    def drop_connections(self) -> None:
-        """Close every open connection (the client reconnects)."""
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for sock in connections:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def close(self) -> None:
-        self._closed = True
-        self._listener.close()
-        self.drop_connections()
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=2)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()  # the server is down: refused, as the camera itself would
-                continue
-            with self._lock:
-                self._connections += [client, upstream]
-            threading.Thread(target=self._copy, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._parse, args=(upstream, client), daemon=True).start()
-
-    def _copy(self, src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            self._close_pair(src, dst)
-
-    def _parse(self, src: socket.socket, dst: socket.socket) -> None:
-        buf = bytearray()
-        try:
-            while data := src.recv(65536):
-                buf += data
-                out = bytearray()
-                while buf:
-                    if buf[0] == 0x24:  # '$' channel length(2) payload
-                        if len(buf) < 4:
-                            break
-                        size = 4 + int.from_bytes(buf[2:4], "big")
-                        if len(buf) < size:
-                            break
-                        frame = bytearray(buf[:size])
-                        del buf[:size]
-                        with self._lock:
-                            offset, garbage, self._garbage = self._ts_offset, self._garbage, b""
-                        if frame[1] % 2 == 0 and size >= 16 and offset:  # RTP, not RTCP
-                            ts = (int.from_bytes(frame[8:12], "big") + offset) % 2**32
-                            frame[8:12] = ts.to_bytes(4, "big")
-                        out += garbage + frame
-                    else:
-                        end = buf.find(b"\r\n\r\n")
-                        if end < 0:
-                            break
-                        length = _CONTENT_LENGTH.search(buf[:end])
-                        size = end + 4 + (int(length.group(1)) if length else 0)
-                        if len(buf) < size:
-                            break
-                        out += buf[:size]
-                        del buf[:size]
-                if out:
-                    dst.sendall(out)
-        except OSError:
-            pass
-        finally:
-            self._close_pair(src, dst)
-
-    def _close_pair(self, a: socket.socket, b: socket.socket) -> None:
-        for sock in (a, b):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-        with self._lock:
-            self._connections = [s for s in self._connections if s not in (a, b)]
 
 
 @dataclass

@@ -1,0 +1,103 @@
+"""StreamSource against a real RTSP server behind a misbehaving proxy: garbage on the
+socket, the camera's clock jumping an hour either way, and a served file cut short.
+Each time the source keeps running (no exception leaves a thread) and frames flow
+again. bench/stream_faults.py runs a hundred such faults on several cameras."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streams.source import StreamSource
+from tests.fixtures.fault_proxy import FaultProxy
+from tests.fixtures.rtsp import RtspServerFactory, VideoFactory
+from tests.streams.helpers import read_n
+
+READ_TIMEOUT_S = 2.0
+# Generous for a loaded 2-core machine: the bench measures the real recovery times.
+BACK_WITHIN_S = 20.0
+
+
+@pytest.fixture
+def thread_errors(monkeypatch: pytest.MonkeyPatch) -> list[BaseException | None]:
+    errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    return errors
+
+
+@pytest.fixture
+def proxied(
+    rtsp_server_factory: RtspServerFactory, h264_mp4_factory: VideoFactory
+) -> Iterator[tuple[FaultProxy, Path]]:
+    clip = h264_mp4_factory("clip.mp4", seconds=3, fps=25, width=320, height=240)
+    server = rtsp_server_factory({"/cam": clip}, loop=True)
+    proxy = FaultProxy(server.port)
+    yield proxy, clip
+    proxy.close()
+
+
+def _source(proxy: FaultProxy) -> StreamSource:
+    return StreamSource(
+        "cam",
+        f"rtsp://127.0.0.1:{proxy.port}/cam",
+        analysis_fps=25,
+        read_timeout_s=READ_TIMEOUT_S,
+        open_timeout_s=READ_TIMEOUT_S,
+    )
+
+
+def test_garbage_on_the_socket_is_survived(
+    proxied: tuple[FaultProxy, Path], thread_errors: list[BaseException | None]
+) -> None:
+    proxy, _ = proxied
+    rng = random.Random(5)
+    with _source(proxy) as source:
+        read_n(source, 5)
+        for _ in range(3):
+            proxy.inject_garbage(rng.randbytes(4096))
+            after = read_n(source, 5, deadline_s=BACK_WITHIN_S)
+            assert len(after) == 5
+    assert thread_errors == []
+
+
+@pytest.mark.parametrize("jump_s", [3600.0, -3600.0])
+def test_a_camera_clock_jump_does_not_stop_the_frames(
+    proxied: tuple[FaultProxy, Path], thread_errors: list[BaseException | None], jump_s: float
+) -> None:
+    proxy, _ = proxied
+    with _source(proxy) as source:
+        before = read_n(source, 10)
+        proxy.jump_clock(jump_s)
+        after = read_n(source, 25, deadline_s=BACK_WITHIN_S)
+    assert len(after) == 25
+    seqs = [f.seq for f in before + after]
+    assert all(b > a for a, b in zip(seqs, seqs[1:], strict=False))
+    # Stream time stays monotonic whatever the camera's clock does.
+    times = [f.pts for f in before + after]
+    assert all(b >= a for a, b in zip(times, times[1:], strict=False))
+    assert thread_errors == []
+
+
+def test_a_truncated_file_then_restored_comes_back(
+    proxied: tuple[FaultProxy, Path], thread_errors: list[BaseException | None]
+) -> None:
+    proxy, clip = proxied
+    original = clip.read_bytes()
+    with _source(proxy) as source:
+        read_n(source, 5)
+        with clip.open("r+b") as handle:
+            handle.truncate(len(original) // 2)
+        proxy.drop_connections()
+        time.sleep(2.0)
+        clip.write_bytes(original)
+        restored = time.time()
+        after = read_n(source, 5, deadline_s=BACK_WITHIN_S)
+        last = source.stats.last_frame_wall_time
+    assert len(after) == 5
+    assert last is not None and last.timestamp() > restored
+    assert thread_errors == []
