@@ -60,6 +60,14 @@ _MIN_COLOURED_SHARE = 0.15
 # a blob below this share of the head's main lit contrast is no lamp at all.
 _LEARNED_LIT_SHARE = 0.4
 _HEAD_LIT_SHARE = 0.25
+# A lamp lit for the first time on a head whose lamps have been seen lit must
+# reach this share of their contrast (an unlit lens in a dark spell does not).
+_NEW_LAMP_SHARE = 0.4
+# So many lamps lit at once is a dark head whose tinted lenses all catch the light.
+_IMPLAUSIBLE_LIT = 3
+# A lamp's blob and glow carry at least this much colour (90th percentile of max -
+# min channel): grey background and compression speckle carry less.
+_MIN_CHROMA = 20.0
 # Shape limits of a lamp (see pipeline.signal): a disc, not a digit or a bar.
 _MIN_ASPECT = 0.6
 _MIN_SOLIDITY = 0.8
@@ -100,6 +108,8 @@ class Spot:
         green: Whether its colour is green (else warm: red, orange or yellow).
         red_share: Share of its warm colour weight that is red hue (0 for green).
         round: Whether its shape passes for a lamp.
+        chroma: The colour it carries in absolute terms: 90th percentile of max -
+            min channel over it and its glow.
     """
 
     centre: tuple[float, float]
@@ -108,6 +118,7 @@ class Spot:
     green: bool
     red_share: float
     round: bool
+    chroma: float = 0.0
 
 
 @dataclass
@@ -217,6 +228,9 @@ class _SpotFrame:
             self.smooth >= self.dark + _GLOW_SHARE * self.contrast
         )
         self.weight = self.value * self.glow
+        # Chroma (max - min channel): how much colour a pixel carries in absolute
+        # terms; a dark tinted lens has high saturation but little chroma.
+        self.chroma = patch.max(axis=2).astype(np.int16) - patch.min(axis=2)
 
     def blobs(self, mask: np.ndarray, origin: tuple[int, int], *, split: bool) -> list[Spot]:
         """The spots of a binary `mask` placed at `origin` (x, y) in the patch.
@@ -295,6 +309,9 @@ class _SpotFrame:
         warm = w_red + w_orange + w_yellow
         if warm + w_green <= 0:
             return None
+        chroma = float(np.percentile(self.chroma[y1:y2, x1:x2][around], 90))
+        if chroma < _MIN_CHROMA:
+            return None
         is_green = w_green > warm
         red_share = 0.0 if is_green else (w_red + 0.5 * w_orange) / warm
         peak = float(self.smooth[y0 : y0 + part.shape[0], x0 : x0 + part.shape[1]][part].max())
@@ -305,6 +322,7 @@ class _SpotFrame:
             is_green,
             red_share,
             _is_round(part, area),
+            chroma,
         )
 
 
@@ -392,6 +410,7 @@ class HeadReader:
         if not placed:
             return HeadReading(Phase.UNKNOWN, lit)
         best = max(placed, key=lambda p: self._lampness(*p))
+        chosen: list[tuple[Spot, Point, LampSlot | None]] = []
         for spot, at in placed:
             # A lit lamp stands out from its unlit neighbours: a blob far dimmer
             # than the head's main lamp is an unlit tinted lens, one far smaller
@@ -400,27 +419,41 @@ class HeadReader:
                 continue
             if spot.radius < _MIN_RADIUS_SHARE * best[0].radius:
                 continue
-            slot = self._slot_for(at, spot)
-            if slot is None:
+            allowed, slot = self._slot_for(at, spot)
+            if not allowed:
                 continue
             # Each lamp against its own lit state: a red LED may be twice as
             # bright as the green beside it, and its unlit lens brighter than
-            # the lit green.
-            if (
-                slot.lit_contrast is not None
-                and spot.contrast < _LEARNED_LIT_SHARE * slot.lit_contrast
-            ):
+            # the lit green. A lamp never seen lit is held to the head's.
+            own = slot.lit_contrast if slot is not None else None
+            if own is not None and spot.contrast < _LEARNED_LIT_SHARE * own:
                 continue
+            first_time = own is None and self.lit_contrast is not None
+            if first_time and spot.contrast < _NEW_LAMP_SHARE * (self.lit_contrast or 0.0):
+                continue
+            chosen.append((spot, at, slot))
+        never_lit = all(slot is None or slot.lit_contrast is None for _, _, slot in chosen)
+        if len(chosen) >= _IMPLAUSIBLE_LIT and never_lit:
+            # Lamps never seen lit, all alike: a dark head whose tinted lenses
+            # catch the light, not three lamps lit at once.
+            return HeadReading(Phase.UNKNOWN, lit)
+        slots = []
+        for spot, at, known in chosen:
+            slot = known if known is not None else self._new_slot(at)
             slot.lit_contrast = (
                 spot.contrast
                 if slot.lit_contrast is None
                 else 0.8 * slot.lit_contrast + 0.2 * spot.contrast
             )
             self._learn(slot, spot, at)
+            slots.append(slot)
+        # Named before they are read: a red lamp lit for the first time above a
+        # known amber reads red on that very frame, however yellow it looks.
+        self._name_slots()
+        for (spot, at, _), slot in zip(chosen, slots, strict=True):
             colour = slot.colour if slot.colour is not None else self._colour_alone(at, spot)
             if colour is not None:
                 lit.append((colour, at))
-        self._name_slots()
         if lit:
             self._learn_head(*best)
         for phase in (Phase.RED, Phase.AMBER, Phase.GREEN):
@@ -495,8 +528,9 @@ class HeadReader:
         """How far (image pixels) a sighting may lie from a slot and still be that lamp."""
         return max(1.5, 1.2 * spot.radius / self.scale)
 
-    def _slot_for(self, at: Point, spot: Spot) -> LampSlot | None:
-        """The slot this blob lights; a new learned slot when it matches none.
+    def _slot_for(self, at: Point, spot: Spot) -> tuple[bool, LampSlot | None]:
+        """Whether this blob may be a lamp of the head, and the known slot it lights
+        (None: a lamp not seen before).
 
         With a given layout a blob away from every given lamp (a countdown digit)
         and one whose colour cannot be that lamp's (green at a red lamp) is none.
@@ -509,14 +543,17 @@ class HeadReader:
         if nearest is not None and nearest.given:
             reach = _given_reach(self.slots, self.region)
             if np.hypot(nearest.centre[0] - at[0], nearest.centre[1] - at[1]) > reach:
-                return None
+                return False, None
             if spot.green != (nearest.colour is Phase.GREEN):
-                return None
-            return nearest
+                return False, None
+            return True, nearest
         if nearest is not None:
             distance = np.hypot(nearest.centre[0] - at[0], nearest.centre[1] - at[1])
             if distance <= self._reach(spot) and nearest.green == spot.green:
-                return nearest
+                return True, nearest
+        return True, None
+
+    def _new_slot(self, at: Point) -> LampSlot:
         slot = LampSlot(at)
         self.slots.append(slot)
         return slot
@@ -537,7 +574,7 @@ class HeadReader:
 
     def _name_slots(self) -> None:
         """Give each learned slot its colour from hue and its place among the others."""
-        learned = [s for s in self.slots if not s.given and s.sightings >= _MIN_SIGHTINGS]
+        learned = [s for s in self.slots if not s.given and s.sightings >= 1]
         if not learned:
             return
         warm = sorted((s for s in learned if not s.green), key=self._along)
