@@ -251,5 +251,6 @@ def test_a_logged_in_person_is_not_a_controller(api) -> None:
 
 def test_the_route_is_in_the_openapi_document(api) -> None:
     http, _, _, _ = api
+    log_in(http, "counter")  # the description is for logged-in users only
     paths = http.get("/openapi.json").json()["paths"]
     assert "post" in paths["/api/v1/signals/{head}"]
