@@ -352,6 +352,10 @@ class StreamSource:
                     for frame in frames:
                         if first:
                             first = False
+                            # This connection works: whatever ends it later (a stall,
+                            # garbage, a clean end) retries from the shortest delay, not
+                            # from where the outages before it had left the backoff.
+                            self._backoff.reset()
                             if reconnect and self.network:
                                 self._timeline.restart(follow_wall_clock=True)
                                 with self._lock:

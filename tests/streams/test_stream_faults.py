@@ -5,7 +5,9 @@ again. bench/stream_faults.py runs a hundred such faults on several cameras."""
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -14,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from streams.source import StreamSource
+from streams.stats import SourceState
 from tests.fixtures.fault_proxy import FaultProxy
 from tests.fixtures.rtsp import RtspServerFactory, VideoFactory
-from tests.streams.helpers import read_n
+from tests.streams.helpers import read_n, wait_until
 
 READ_TIMEOUT_S = 2.0
 # Generous for a loaded 2-core machine: the bench measures the real recovery times.
@@ -100,4 +103,43 @@ def test_a_truncated_file_then_restored_comes_back(
         last = source.stats.last_frame_wall_time
     assert len(after) == 5
     assert last is not None and last.timestamp() > restored
+    assert thread_errors == []
+
+
+def test_a_stream_that_delivered_retries_at_once_after_earlier_outages(
+    rtsp_server_factory: RtspServerFactory,
+    h264_mp4_factory: VideoFactory,
+    thread_errors: list[BaseException | None],
+) -> None:
+    """The reconnect delay starts over once a connection delivers frames, even when that
+    connection then fails with an error (a stall, garbage) rather than ending cleanly:
+    before, a camera that had been down for a while waited its longest delay again."""
+    clip = h264_mp4_factory("clip.mp4", seconds=3, fps=25, width=320, height=240)
+    server = rtsp_server_factory({"/cam": clip}, loop=True)
+    source = StreamSource(
+        "cam",
+        server.url("/cam"),
+        analysis_fps=25,
+        read_timeout_s=1.0,
+        open_timeout_s=1.0,
+        backoff_initial_s=0.25,
+        backoff_max_s=8.0,
+    )
+    with source:
+        read_n(source, 5)
+        server.kill()
+        time.sleep(8.0)  # refused attempts after 0.25, 0.5, 1, 2 and 4 s: the next waits 8 s
+        server = rtsp_server_factory({"/cam": clip}, port=server.port, loop=True)
+        assert len(read_n(source, 5, deadline_s=BACK_WITHIN_S)) == 5
+        os.killpg(server.pid, signal.SIGSTOP)  # a stall: the read times out, an error
+        try:
+            wait_until(lambda: source.stats.state is SourceState.OFFLINE, timeout=5.0)
+        finally:
+            os.killpg(server.pid, signal.SIGCONT)
+        resumed = time.monotonic()
+        back = wait_until(lambda: source.stats.state is SourceState.ONLINE, timeout=15.0)
+    assert source.stats.reconnects >= 2
+    # 0.25 s of delay plus the reconnect, not 6.4 to 8 s.
+    assert back < 4.0, f"back after {back:.1f} s"
+    assert time.monotonic() - resumed < 15.0
     assert thread_errors == []
