@@ -192,6 +192,7 @@ class LoginThrottle(Base):
     """
 
     __tablename__ = "login_throttle"
+    __table_args__ = (Index("ix_login_throttle_window_started_at", "window_started_at"),)
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)

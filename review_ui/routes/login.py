@@ -120,6 +120,9 @@ def login(
     db.commit()
     user = authenticate(db, username, password)
     if user is None:
+        # Counters of past windows would restart at 1 anyway; dropping them here keeps
+        # the table as small as the guessing of the last window.
+        login_throttle.forget_expired(db, now=now, window_s=review.login_window_s)
         repository.audit(
             db,
             actor=ANONYMOUS,

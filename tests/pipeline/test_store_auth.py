@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import ConfigError, parse_config
 from pipeline.store import login_throttle
-from pipeline.store.db import open_database, redact_url
+from pipeline.store.db import alembic_config, make_engine, open_database, redact_url
 from pipeline.store.models import LoginThrottle, User
 from pipeline.store.users import add_user, end_sessions, set_disabled, set_password
 
@@ -83,6 +84,19 @@ def test_a_success_clears_the_name_but_gives_back_only_one_address_attempt(
         assert db.get(LoginThrottle, "user-at:officer@10.0.0.7") is None
         address = db.get(LoginThrottle, "address:10.0.0.7")
         assert address is not None and address.failures == 3
+
+
+def test_counters_of_past_windows_are_forgotten(sessions: sessionmaker[Session]) -> None:
+    with sessions() as db:
+        login_throttle.reserve_attempt(db, keys("alice"), now=T0, window_s=900)
+        later = T0 + timedelta(minutes=10)
+        login_throttle.reserve_attempt(db, keys("bob"), now=later, window_s=900)
+        # At T0 + 16 min alice's counter is past its window; the address's and bob's
+        # began at T0 and T0 + 10 min.
+        now = T0 + timedelta(minutes=16)
+        assert login_throttle.forget_expired(db, now=now, window_s=900) == 2
+        left = set(db.scalars(select(LoginThrottle.key)))
+        assert left == {"user-at:bob@10.0.0.7"}
 
 
 def test_parallel_attempts_cannot_pass_the_limit_together(
@@ -160,3 +174,25 @@ def test_the_database_password_stays_out_of_messages() -> None:
     assert redact_url(url) == "postgresql://reviewer:***@db.example:5432/trafficcam"
     assert "s3cret-pw" not in redact_url("postgresql://reviewer:s3cret-pw@db.example:bad/x")
     assert redact_url("sqlite:///var/lib/trafficcam.db") == "sqlite:///var/lib/trafficcam.db"
+
+
+def test_migration_0009_goes_down_and_up_again(database_url: str) -> None:
+    """The old plain-text secret row goes on the way up; the schema survives a round trip."""
+    engine = make_engine(database_url)
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0008")
+            connection.execute(
+                text("INSERT INTO settings (key, value) VALUES ('session_secret', 'plain')")
+            )
+            command.upgrade(config, "head")
+            assert connection.execute(text("SELECT count(*) FROM settings")).scalar() == 0
+            command.downgrade(config, "0008")
+            assert "login_failures" in inspect(connection).get_table_names()
+            command.upgrade(config, "head")
+            columns = {c["name"] for c in inspect(connection).get_columns("users")}
+            assert "session_version" in columns
+    finally:
+        engine.dispose()

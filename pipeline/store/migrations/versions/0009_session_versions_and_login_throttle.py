@@ -40,6 +40,8 @@ def upgrade() -> None:
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("window_started_at", sa.DateTime(timezone=True), nullable=False),
     )
+    # Expired counters are deleted on failed logins; the index keeps that cheap.
+    op.create_index("ix_login_throttle_window_started_at", "login_throttle", ["window_started_at"])
     with op.batch_alter_table("login_failures", schema=None) as batch_op:
         batch_op.drop_index("ix_login_failures_key_at")
     op.drop_table("login_failures")
@@ -56,6 +58,7 @@ def downgrade() -> None:
     )
     with op.batch_alter_table("login_failures", schema=None) as batch_op:
         batch_op.create_index("ix_login_failures_key_at", ["key", "at"], unique=False)
+    op.drop_index("ix_login_throttle_window_started_at", table_name="login_throttle")
     op.drop_table("login_throttle")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("session_version")
