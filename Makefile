@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly python3-gst-1.0 python3-gi \
 	gstreamer1.0-x gstreamer1.0-plugins-bad gstreamer1.0-tools gir1.2-gstreamer-1.0 \
-	libgstreamer1.0-0 python3 chromium postgresql
+	libgstreamer1.0-0 python3 libgl1 libglib2.0-0 chromium postgresql
 
 # Chart.js draws the analysts' charts. Its MIT licence allows shipping the minified
 # file, so it is committed (the wheel and offline machines need no npm); `make static`

@@ -9,6 +9,7 @@ A test checks that the Makefile installs every package named here.
 
 from __future__ import annotations
 
+import ctypes.util
 import importlib.util
 import shutil
 import subprocess
@@ -45,6 +46,13 @@ GI_MODULES: dict[str, str] = {
     "gi.overrides.Gst": "python3-gst-1.0",
 }
 
+# Shared libraries OpenCV (opencv-python, with its GUI parts) loads on import, by the
+# name ctypes.util.find_library knows them.
+LIBRARIES: dict[str, str] = {
+    "GL": "libgl1",
+    "glib-2.0": "libglib2.0-0",
+}
+
 # Executables by path, with their package.
 BINARIES: dict[str, str] = {
     str(SYSTEM_PYTHON): "python3",
@@ -61,7 +69,7 @@ class Check:
     """One dependency and whether it is here.
 
     Attributes:
-        kind: ``element``, ``module``, ``binary`` or ``model``.
+        kind: ``element``, ``module``, ``binary``, ``library`` or ``model``.
         name: The element, module, path or model name.
         feature: What needs it (shown to the user).
         fix: How to get it: a Debian package name, or a command for models.
@@ -79,7 +87,12 @@ class Check:
 
 def debian_packages() -> set[str]:
     """Every Debian package the doctor may ask for (the Makefile must install all)."""
-    return set(GSTREAMER_ELEMENTS.values()) | set(GI_MODULES.values()) | set(BINARIES.values())
+    return (
+        set(GSTREAMER_ELEMENTS.values())
+        | set(GI_MODULES.values())
+        | set(BINARIES.values())
+        | set(LIBRARIES.values())
+    )
 
 
 def tests_installed() -> bool:
@@ -164,14 +177,25 @@ def _binary_present(pattern: str) -> bool:
 def run_checks(models: Sequence[str]) -> list[Check]:
     """Check every dependency and the given registry models (those `make setup` pulls).
 
-    The RTSP server and the models are always required; the browser and PostgreSQL
-    when the test extras are installed.
+    OpenCV's libraries and the models are always required; the RTSP server (tests and
+    `trafficcam demo`), the browser and PostgreSQL when the test extras are installed,
+    so an image that only runs cameras passes without them.
     """
     for_tests = tests_installed()
     rtsp = "RTSP test server and demo camera (streams/rtsp_server.py)"
-    checks: list[Check] = []
+    checks: list[Check] = [
+        Check(
+            "library",
+            f"lib{name}",
+            "OpenCV (import cv2)",
+            package,
+            True,
+            ctypes.util.find_library(name) is not None,
+        )
+        for name, package in LIBRARIES.items()
+    ]
     features = {
-        str(SYSTEM_PYTHON): (rtsp, True),
+        str(SYSTEM_PYTHON): (rtsp, for_tests),
         GST_INSPECT: ("GStreamer element checks (doctor)", False),
         str(CHROMIUM): ("browser tests (tests/review_ui)", for_tests),
     }
@@ -183,10 +207,10 @@ def run_checks(models: Sequence[str]) -> list[Check]:
     gi_missing = missing_gi_modules()
     gi_missing = set(GI_MODULES) if gi_missing is None else gi_missing
     for module, package in GI_MODULES.items():
-        checks.append(Check("module", module, rtsp, package, True, module not in gi_missing))
+        checks.append(Check("module", module, rtsp, package, for_tests, module not in gi_missing))
     absent = missing_elements(GSTREAMER_ELEMENTS)
     for element, package in GSTREAMER_ELEMENTS.items():
-        checks.append(Check("element", element, rtsp, package, True, element not in absent))
+        checks.append(Check("element", element, rtsp, package, for_tests, element not in absent))
     checks.extend(_model_checks(models))
     return checks
 
