@@ -35,7 +35,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -59,6 +59,13 @@ MAX_STEP = 0.6
 """How far (in rider heights) a rider's box centre may lie from where their motion
 predicts it, for a person box to be that rider. Overlap would lose small riders: at
 6 frames/s they move by half their height between frames."""
+BACKFILL_S = 1.5
+"""How far back a motorbike's track is filled in from its rider's sightings when the
+rider is first seen on a boxed bike (or the tracker first gives the bike an id): a
+bike the detector boxes first at the stop line still shows where it came from."""
+LINK_IDS = 1_000_000_000
+"""Track ids a link gives a motorbike the tracker never gave one start here, clear of
+the tracker's own (counted up from 1)."""
 VOUCHED_SCORE = 1.0
 """Score the tracker is given for a motorbike boxed with its riders, or estimated from
 a linked rider: two detections (or a rider followed since a joint sighting) vouch for
@@ -81,12 +88,27 @@ class _Link:
     """Stream time the rider was last found."""
     bike_t: float
     """Stream time the bike was last boxed under this rider."""
-    relation: tuple[float, float, float, float]
+    relation: tuple[float, float, float, float] | None
     """The box of the bike with its riders relative to this rider's box, in rider
     heights: its bottom centre's offset right of and below the rider's bottom centre,
-    its width and its height."""
+    its width and its height. None for a person not yet seen on a boxed bike."""
     velocity: tuple[float, float] = (0.0, 0.0)
     """The rider's box centre velocity (px/s), to predict where they are next."""
+    track_id: int | None = None
+    """The motorbike's track id, once it has one."""
+    box: Box | None = None
+    """The box given to the tracker for this bike on the current frame, if any."""
+    follows: int = 1
+    """Frames the rider has been found on."""
+    past: list[tuple[float, Box | None, Box]] = field(default_factory=list)
+    """Before the bike has a track id: (time, box given to the tracker or None, rider's
+    box) of the last BACKFILL_S, for the track's history once it has one."""
+
+    def remember(self) -> None:
+        if self.track_id is None:
+            self.past.append((self.t, self.box, self.rider))
+            while self.past and self.t - self.past[0][0] > BACKFILL_S:
+                self.past.pop(0)
 
     def predicted(self, t: float) -> Box:
         dt = t - self.t
@@ -103,10 +125,13 @@ class _Link:
             self.velocity = (0.5 * (self.velocity[0] + vx), 0.5 * (self.velocity[1] + vy))
         self.rider, self.t = rider, t
 
-    def bike_box(self) -> Box:
-        """The box of the bike with its riders, estimated from the rider's current box."""
-        x1, _, x2, y2 = self.rider
-        height = _height(self.rider)
+    def bike_box(self, rider: Box | None = None) -> Box:
+        """The box of the bike with its riders, estimated from the rider's box (current
+        unless given)."""
+        assert self.relation is not None
+        rider = rider or self.rider
+        x1, _, x2, y2 = rider
+        height = _height(rider)
         dx, dy, width, bike_h = (v * height for v in self.relation)
         cx, bottom = (x1 + x2) / 2 + dx, y2 + dy
         return (cx - width / 2, bottom - bike_h, cx + width / 2, bottom)
@@ -150,6 +175,8 @@ class RiderCarry:
         self.min_iou = min_iou
         self._links: list[_Link] = []
         self._estimated = np.zeros((0, 4), dtype=np.float32)
+        self._next_id = LINK_IDS
+        self._backfill: dict[int, list[tuple[float, Box]]] = {}
 
     def for_tracking(self, t: float, detections: Detections) -> Detections:
         """This frame's vehicle detections for the tracker: each motorbike boxed with its
@@ -163,15 +190,18 @@ class RiderCarry:
             np.array([name in VEHICLE_CLASSES for name in detections.class_names], dtype=bool)
         )
         persons = detections.select(detections.class_ids == class_id("person"))
+        for link in self._links:
+            link.box = None
         found = self._follow_riders(t, persons)
         vehicles, ridden = _with_riders(vehicles, persons)
         estimated: list[Box] = []
         scores: list[float] = []
         for person, link in found.items():
+            link.follows += 1
             bike = ridden.get(person)
             if bike is not None:
-                link.relation, link.bike_t = relation(link.rider, bike), t
-            elif t - link.bike_t <= self.max_carry_s:
+                link.relation, link.bike_t, link.box = relation(link.rider, bike), t, bike
+            elif link.relation is not None and t - link.bike_t <= self.max_carry_s:
                 box = link.bike_box()
                 # A vehicle box there is the bike (the tracker follows it); an estimate
                 # there already came from the bike's other rider.
@@ -179,8 +209,10 @@ class RiderCarry:
                 if not _overlaps_any(box, taken, self.min_iou):
                     estimated.append(box)
                     scores.append(VOUCHED_SCORE)
+                    link.box = box
         # Riders on a boxed bike not yet linked start a link: the driver (best overlap)
-        # only, so a two-up bike gets one estimated box, not two.
+        # only, so a two-up bike gets one estimated box, not two. Every other person is
+        # followed too, as a candidate that carries nothing until seen on a boxed bike.
         linked = set(found)
         for person, bike in ridden.items():
             if person in linked:
@@ -188,8 +220,14 @@ class RiderCarry:
             if any(ridden.get(other) == bike for other in linked):
                 continue
             rider = _box(persons.xyxy[person])
-            self._links.append(_Link(rider, t, t, relation(rider, bike)))
+            self._links.append(_Link(rider, t, t, relation(rider, bike), box=bike))
             linked.add(person)
+        for person in range(len(persons)):
+            if person not in linked:
+                self._links.append(_Link(_box(persons.xyxy[person]), t, t, None))
+        for link in self._links:
+            if link.t == t:
+                link.remember()
         self._estimated = np.array(estimated, dtype=np.float32).reshape(-1, 4)
         if not estimated:
             return vehicles
@@ -204,6 +242,81 @@ class RiderCarry:
             class_ids=np.concatenate([vehicles.class_ids.astype(np.int64), extra.class_ids]),
         )
 
+    def merge(self, tracks: Tracks) -> Tracks:
+        """The tracker's tracks with each linked motorbike under its one track id.
+
+        ByteTrack matches boxes by overlap; a motorbike's box a few pixels wide that
+        moves its own width between frames (riding across the image, or at 6 frames/s)
+        overlaps its last one too little, so the tracker drops it and starts another id
+        on it a frame or two later. The rider link follows it by distance, so: the first
+        id the tracker gives a linked bike stays the bike's; a later id the tracker gives
+        the same bike's box is renamed to it; on a frame where the tracker reports no
+        track for the bike's box, the link reports it under that id (from its second
+        frame, with a fresh id when the tracker never gave one).
+        """
+        ids = tracks.track_ids.astype(np.int64).copy()
+        rows: dict[str, list[object]] = {"xyxy": [], "scores": [], "class_ids": [], "ids": []}
+        claimed: set[int] = set()
+        self._backfill = {}
+        for link in self._links:
+            if link.box is None:
+                continue
+            row = _row_of(tracks.xyxy, link.box)
+            if row is not None and row not in claimed:
+                claimed.add(row)
+                if link.track_id is None:
+                    self._adopt(link, int(ids[row]))
+                assert link.track_id is not None
+                ids[row] = link.track_id
+            elif row is None and (link.track_id is not None or link.follows >= 2):
+                if link.track_id is None:
+                    self._adopt(link, self._next_id)
+                    self._next_id += 1
+                rows["xyxy"].append(link.box)
+                rows["scores"].append(VOUCHED_SCORE)
+                rows["class_ids"].append(class_id("motorbike"))
+                rows["ids"].append(link.track_id)
+        # An id the tracker gave another vehicle on this frame is that vehicle's: a link
+        # holding it takes a fresh one.
+        unclaimed = {int(ids[r]) for r in range(len(ids)) if r not in claimed}
+        for i, tid in enumerate(rows["ids"]):
+            if tid in unclaimed:
+                link = next(k for k in self._links if k.track_id == tid)
+                link.track_id, rows["ids"][i] = self._next_id, self._next_id
+                self._next_id += 1
+        if not rows["ids"] and np.array_equal(ids, tracks.track_ids):
+            return tracks
+        extra = len(rows["ids"])
+        return Tracks(
+            xyxy=np.concatenate(
+                [tracks.xyxy.astype(np.float32), np.array(rows["xyxy"], np.float32).reshape(-1, 4)]
+            ),
+            scores=np.concatenate([tracks.scores.astype(np.float32), np.ones(extra, np.float32)]),
+            class_ids=np.concatenate(
+                [tracks.class_ids.astype(np.int64), np.array(rows["class_ids"], np.int64)]
+            ),
+            track_ids=np.concatenate([ids, np.array(rows["ids"], np.int64)]),
+            class_settled=np.concatenate([tracks.class_settled, np.ones(extra, bool)]),
+        )
+
+    def backfill(self) -> dict[int, list[tuple[float, Box]]]:
+        """Track ids the links gave their motorbikes on this frame (see `merge`), each
+        with the bike's earlier boxes, oldest first, estimated from its rider where the
+        tracker had none: what the track's history should begin with."""
+        return self._backfill
+
+    def _adopt(self, link: _Link, track_id: int) -> None:
+        link.track_id = track_id
+        assert link.relation is not None
+        earlier = [
+            (t, box if box is not None else link.bike_box(rider))
+            for t, box, rider in link.past
+            if t < link.t
+        ]
+        link.past = []
+        if earlier:
+            self._backfill[track_id] = earlier
+
     def estimated(self, tracks: Tracks) -> np.ndarray:
         """Which of the tracker's rows carry a box estimated from a rider on this frame
         (the tracker returns the detection's box itself, so they compare equal)."""
@@ -216,18 +329,24 @@ class RiderCarry:
         return np.asarray(same.any(axis=1), dtype=bool)
 
     def _follow_riders(self, t: float, persons: Detections) -> dict[int, _Link]:
-        """Match every link to this frame's person boxes (greedy, nearest to the
-        prediction first); forget links whose rider has been gone too long. Returns
-        person row -> link."""
+        """Match the links to this frame's person boxes (greedy, nearest to the
+        prediction first; riders before candidates, so a candidate made of a rider's
+        second box cannot take the rider); forget links whose person has been gone too
+        long. Returns person row -> link."""
         found: dict[int, _Link] = {}
-        if self._links and len(persons):
-            predicted = np.array([link.predicted(t) for link in self._links], dtype=np.float64)
+        for group in (
+            [link for link in self._links if link.relation is not None],
+            [link for link in self._links if link.relation is None],
+        ):
+            if not group or not len(persons):
+                continue
+            predicted = np.array([link.predicted(t) for link in group], dtype=np.float64)
             steps = _step_matrix(predicted, persons.xyxy.astype(np.float64))
             for flat in np.argsort(steps, axis=None):
                 row, person = np.unravel_index(flat, steps.shape)
                 if steps[row, person] > MAX_STEP:
                     break
-                link = self._links[int(row)]
+                link = group[int(row)]
                 if int(person) in found or any(v is link for v in found.values()):
                     continue
                 link.follow(_box(persons.xyxy[person]), t)
@@ -326,6 +445,15 @@ def _step_matrix(predicted: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     steps = np.hypot(*(bc - pc).transpose(2, 0, 1)) / ph
     ratio = np.maximum(ph / bh, bh / ph)
     return np.where(ratio <= MAX_SIZE_CHANGE, steps, np.inf)
+
+
+def _row_of(boxes: np.ndarray, box: Box) -> int | None:
+    """The row of `boxes` equal to `box` (the tracker returns its input boxes)."""
+    if len(boxes) == 0:
+        return None
+    same = np.all(np.abs(boxes.astype(np.float32) - np.array(box, np.float32)) < 1e-3, axis=1)
+    hits = np.flatnonzero(same)
+    return int(hits[0]) if len(hits) else None
 
 
 def _overlaps_any(box: Box, boxes: np.ndarray, min_iou: float) -> bool:

@@ -22,7 +22,7 @@ from pipeline.rules.base import FrameContext
 from pipeline.scene import SceneGeometry
 from pipeline.signal import SignalState
 from pipeline.signal_feed import CameraSignals, ControllerFeed, signal_measurements
-from pipeline.track_history import TrackHistory
+from pipeline.track_history import TrackHistory, TrackPoint
 from streams.frame import Frame
 
 SignalLog = Callable[[str, float, Mapping[str, SignalState]], None]
@@ -96,9 +96,10 @@ class CameraPipeline:
         signal_states = self.signals.update(frame)
         if self.signal_log is not None:
             self.signal_log(self.camera.id, frame.pts, signal_states)
-        tracks = self.tracker.update(
-            self.rider_carry.for_tracking(frame.pts, detections), frame.image
+        tracks = self.rider_carry.merge(
+            self.tracker.update(self.rider_carry.for_tracking(frame.pts, detections), frame.image)
         )
+        self._begin_from_riders()
         boxes = [(float(a), float(b), float(c), float(d)) for a, b, c, d in tracks.xyxy.tolist()]
         if self.plate_crops is not None:
             self.plate_crops.update(frame.pts, frame.image, tracks.track_ids.tolist(), tracks.xyxy)
@@ -160,6 +161,20 @@ class CameraPipeline:
         """The camera's frames have ended: close every open plate-crop collection."""
         if self.plate_crops is not None:
             self.plate_crops.close_all()
+
+    def _begin_from_riders(self) -> None:
+        """Motorbike tracks the rider links just gave an id begin with the bike's earlier
+        boxes (from its rider), so a bike first boxed at the line shows where it came from."""
+        for track_id, boxes in self.rider_carry.backfill().items():
+            points = []
+            for t, box in boxes:
+                frame = next((f for f in self._recent if abs(f.pts - t) < 1e-6), None)
+                if frame is not None:
+                    ground = self.geometry.to_ground(anchor_point(box))
+                    points.append(
+                        TrackPoint(frame.seq, t, frame.wall_time, box, ground, estimated=True)
+                    )
+            self.history.begin(track_id, "motorbike", points)
 
     def _remember(self, frame: Frame) -> None:
         # Key frames are looked up by sequence number when a rule fires; a few

@@ -110,5 +110,14 @@ class TrackHistory:
             del self._tracks[track_id]
         return seen
 
+    def begin(self, track_id: int, vehicle_class: str, points: list[TrackPoint]) -> None:
+        """Start a track's history with sightings made before the tracker gave it its id
+        (a motorbike's boxes estimated from its rider); nothing for a known track."""
+        if track_id in self._tracks or not points:
+            return
+        state = self._tracks[track_id] = TrackState(track_id, vehicle_class)
+        state.points.extend(points)
+        state.frames_seen = len(points)
+
     def get(self, track_id: int) -> TrackState | None:
         return self._tracks.get(track_id)

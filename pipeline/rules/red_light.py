@@ -55,6 +55,8 @@ class _Fired:
     t: float
     anchor: tuple[float, float]
     width: float
+    at_line: Point
+    """Where the front met the line."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class _Crossing:
     """The first sighting with the front past the line."""
     approach: _Approach
     front_offset_px: float
+    at_line: Point
+    """Where the front met the line."""
 
 
 @dataclass
@@ -91,8 +95,9 @@ class _LineState:
     track: TrackState
     seen: float
     behind: TrackPoint | None = None
-    crossing: tuple[float, TrackPoint] | None = None
-    """Time the front met the line and the first sighting past it, until confirmed."""
+    crossing: tuple[float, TrackPoint, Point] | None = None
+    """Time and place the front met the line, and the first sighting past it, until
+    confirmed: (time, sighting, place)."""
 
 
 class RedLight:
@@ -153,6 +158,12 @@ class RedLight:
         state = self._states.get(track.track_id)
         if state is None:
             state = self._states[track.track_id] = _LineState(track, seen=now)
+            # A history may begin before this frame (a motorbike's boxes from its rider
+            # before the tracker gave it an id): its last sighting behind the line counts.
+            for point in list(track.points)[-2::-1]:
+                if self._front(point, track.vehicle_class)[1] < 0:
+                    state.behind = point
+                    break
         state.seen = now
         front, distance = self._front(last, track.vehicle_class)
         if distance < 0:
@@ -180,7 +191,7 @@ class RedLight:
             if not self.line.spans(at_line, margin=0.05):
                 self._done[track.track_id] = now  # passes beyond the line's ends
                 return
-            state.crossing = (behind.t + share * (last.t - behind.t), last)
+            state.crossing = (behind.t + share * (last.t - behind.t), last, at_line)
         if distance < self.config.confirm_past * _height(last):
             return
         if track.frames_seen < self.config.min_track_frames:
@@ -216,7 +227,7 @@ class RedLight:
         """
         track = state.track
         assert state.crossing is not None and state.behind is not None
-        crossing_t, after = state.crossing
+        crossing_t, after, at_line = state.crossing
         if track.frames_seen + extra_frames < self.config.min_track_frames:
             return
         if track.vehicle_class not in self.config.classes:
@@ -227,7 +238,7 @@ class RedLight:
             return
         shift = self._front_shift(after, track.vehicle_class)[1]
         self._pending.append(
-            _Crossing(track, crossing_t, state.behind, after, approach, round(shift, 1))
+            _Crossing(track, crossing_t, state.behind, after, approach, round(shift, 1), at_line)
         )
 
     def _front(
@@ -362,7 +373,7 @@ class RedLight:
                 continue
             if self._over_line_at(crossing, onset):
                 continue  # entered before red, straddling the line at the onset
-            if self._same_vehicle_as_recent(crossing.after, crossing.t):
+            if self._same_vehicle_as_recent(crossing):
                 continue  # a tracker id switch at the line would flag one vehicle twice
             found.append(self._candidate(crossing, onset))
         self._pending = waiting
@@ -392,7 +403,9 @@ class RedLight:
     def _candidate(self, crossing: _Crossing, onset: float) -> ViolationCandidate:
         track, approach = crossing.track, crossing.approach
         box = crossing.after.box
-        self._recent.append(_Fired(crossing.t, crossing.after.anchor, box[2] - box[0]))
+        self._recent.append(
+            _Fired(crossing.t, crossing.after.anchor, box[2] - box[0], crossing.at_line)
+        )
         time_into_red = crossing.t - onset
         came = (
             f", coming along lane {approach.lane}"
@@ -447,14 +460,20 @@ class RedLight:
         ]
         return min(behind, key=lambda p: p.t) if behind else crossing.before
 
-    def _same_vehicle_as_recent(self, point: TrackPoint, t: float) -> bool:
-        x, y = point.anchor
+    def _same_vehicle_as_recent(self, crossing: _Crossing) -> bool:
+        """Whether a crossing just flagged was this vehicle's under another track id: seen
+        at about the same place soon after, or meeting the line at the same place within
+        a second (two ids on one vehicle at the line, one of them from its rider)."""
+        x, y = crossing.after.anchor
         for fired in self._recent:
             near = (
                 abs(x - fired.anchor[0]) < 0.5 * fired.width
                 and abs(y - fired.anchor[1]) < 0.5 * fired.width
             )
-            if near and abs(t - fired.t) < 1.5:
+            if near and abs(crossing.t - fired.t) < 1.5:
+                return True
+            same_place = _distance(crossing.at_line, fired.at_line) < 0.5 * fired.width
+            if same_place and abs(crossing.t - fired.t) < 1.0:
                 return True
         return False
 

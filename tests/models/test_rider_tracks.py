@@ -131,3 +131,58 @@ def test_an_estimate_yields_to_a_vehicle_box_where_the_bike_should_be() -> None:
 def test_bad_settings_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         RiderCarry(**bad)
+
+
+def test_a_linked_bike_keeps_one_id_where_overlap_tracking_loses_it() -> None:
+    """A narrow bike riding across the image moves more than its width each frame: the
+    tracker alone loses it every frame; the link keeps one id on it."""
+
+    def frame(i: int) -> Detections:
+        x, y = 300.0 + 35 * i, 600.0 - 5 * i
+        return dets(("person", rider_at(x, y), 0.8), ("motorbike", bike_at(x, y), 0.4))
+
+    carry = RiderCarry()
+    tracker = build_tracker("bytetrack", 10.0)
+    ids = []
+    for i in range(10):
+        out = carry.merge(tracker.update(carry.for_tracking(i / 10, frame(i))))
+        ids.append(out.track_ids.tolist())
+    assert ids[0] == [] or len(ids[0]) == 1
+    assert all(len(row) == 1 for row in ids[1:])
+    assert len({row[0] for row in ids[1:]}) == 1
+
+
+def test_a_bike_first_boxed_late_begins_with_its_riders_earlier_sightings() -> None:
+    """The rider is seen for four frames before the bike under them is boxed: once the
+    bike has an id its history begins with boxes estimated from those sightings."""
+
+    def frame(i: int) -> Detections:
+        x, y = 300.0, 600.0 - 14 * i
+        rows = [("person", rider_at(x, y), 0.8)]
+        if i >= 4:
+            rows.append(("motorbike", bike_at(x, y), 0.5))
+        return dets(*rows)
+
+    carry = RiderCarry()
+    tracker = build_tracker("bytetrack", 10.0)
+    begun: dict[int, list[tuple[float, Box]]] = {}
+    for i in range(8):
+        carry.merge(tracker.update(carry.for_tracking(i / 10, frame(i))))
+        begun.update(carry.backfill())
+    ((track_id, boxes),) = begun.items()
+    assert [round(t, 2) for t, _ in boxes] == [0.0, 0.1, 0.2, 0.3, 0.4][: len(boxes)]
+    assert len(boxes) >= 4
+    for t, box in boxes:
+        # Estimated from the rider with the first joint sighting's offsets: the ground
+        # contact where the bike really was.
+        assert box[3] == pytest.approx(600.0 - 140 * t, abs=1.0)
+
+
+def test_pedestrians_are_followed_but_never_backfilled_or_boxed() -> None:
+    carry = RiderCarry()
+    for i in range(6):
+        out = carry.for_tracking(
+            i / 10, dets(("person", (400, 500 - 8 * i, 430, 580 - 8 * i), 0.9))
+        )
+        assert len(out) == 0
+        assert carry.backfill() == {}

@@ -100,3 +100,13 @@ def test_two_up_counted_from_the_same_association_while_the_bike_is_missed(
     overloaded = [f for f in findings if f.candidate.rule_type == "overloaded_motorbike"]
     assert len(overloaded) == 1
     assert len({f.candidate.track_id for f in findings}) == 1
+
+
+def test_motorbike_first_boxed_past_the_line_is_flagged_from_its_riders_path(
+    camera: CameraConfig,
+) -> None:
+    # The rider is seen all along; the bike under them only from frame 4 (past the line).
+    findings = run(camera, PATH, range(0, 4))
+    (finding,) = [f for f in findings if f.candidate.rule_type == "red_light"]
+    assert finding.candidate.offence_t == pytest.approx(100.3 + 0.1 / 3, abs=0.01)
+    assert finding.candidate.measurements["box_from_rider"] is True
