@@ -19,6 +19,11 @@ small box moves by half its height between frames, too far for an overlap tracke
   all scaled by the rider's height now. The tracker takes that box as a motorbike
   detection, so the bike's track goes on (or, when it had already dropped it, the
   rider's estimate starts it anew).
+- `merge` keeps a linked bike under one track id where the tracker's overlap matching
+  loses it, and `backfill` gives a bike first boxed late (at the stop line, say) the
+  boxes estimated from its rider's sightings of the last `BACKFILL_S`, for the track's
+  history: every person is followed, as a candidate that carries nothing until it is
+  seen on a boxed bike.
 
 Only persons once seen riding a boxed motorbike carry a track, and only for
 `max_carry_s` after the bike was last boxed under them: a pedestrian never becomes a
@@ -28,7 +33,9 @@ of a creeping motorbike, and a person beside a bike can pass the one-frame rider
 Example:
     >>> carry = RiderCarry()
     >>> for frame, dets in frames:
-    ...     tracks = tracker.update(carry.for_tracking(frame.pts, dets), frame.image)
+    ...     found = tracker.update(carry.for_tracking(frame.pts, dets), frame.image)
+    ...     tracks = carry.merge(found)  # one id per linked motorbike
+    ...     earlier = carry.backfill()  # track id -> boxes before it had the id
     ...     estimated = carry.estimated(tracks)  # rows whose box came from a rider alone
     ...     riders = riders_by_track(tracks, dets)  # rider boxes per motorbike track
 """
