@@ -302,21 +302,68 @@ def cmd_run(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- evidence
 
 
-def _trusted_public_key(args: argparse.Namespace) -> Ed25519PublicKey:
-    """`--public-key FILE`, else the public half of the config's signing key."""
-    from pipeline.signing import SigningKeyError, load_public_key
+def _evidence_dirs(args: argparse.Namespace, config: AppConfig | None) -> list[Path]:
+    """Directories the evidence is written into: whoever can write there (a worker, an
+    intruder on it) must not also choose the key the evidence is checked with."""
+    dirs = []
+    if args.target and Path(args.target).is_dir():
+        dirs.append(Path(args.target).absolute().parent)  # the package's store
+    if config is not None:
+        dirs.append(config.evidence.path)
+        store_path = getattr(config.evidence.store, "path", None)
+        if store_path is not None:
+            dirs.append(Path(store_path))
+    return dirs
 
+
+def _refuse_inside(path: Path, dirs: list[Path], what: str) -> None:
+    real = path.resolve()
+    for directory in dirs:
+        if real.is_relative_to(directory.resolve()):
+            raise CommandError(
+                f"{what} {path} lies in the evidence directory {directory}, which the "
+                "evidence writer can change: keep the key that checks evidence elsewhere"
+            )
+
+
+def _trusted_public_key(args: argparse.Namespace) -> Ed25519PublicKey:
+    """`--public-key FILE` when given (trusted explicitly), else the public half of the
+    config's signing key, which must be the key `evidence.signing_key_id` pins when set.
+
+    A key file lying in the evidence directory is never trusted.
+    """
+    from pipeline.signing import SigningKeyError, key_id, load_public_key
+
+    config = load_config(args.config) if Path(args.config).is_file() else None
+    dirs = _evidence_dirs(args, config)
     try:
         if args.public_key:
+            _refuse_inside(Path(args.public_key), dirs, "--public-key")
             return load_public_key(Path(args.public_key))
-        if not Path(args.config).is_file():
+        if config is None:
             raise CommandError(
                 f"no public key to check signatures with: pass --public-key FILE, "
                 f"or --config naming a config ({args.config} does not exist)"
             )
-        return load_public_key(load_config(args.config).evidence.signing_key_path)
+        key_path = config.evidence.signing_key_path
+        _refuse_inside(key_path, dirs, "evidence.signing_key")
+        key = load_public_key(key_path)
     except SigningKeyError as exc:
         raise CommandError(str(exc)) from None
+    found, pinned = key_id(key), config.evidence.signing_key_id
+    if pinned is None:
+        print(
+            f"trusting the key at {key_path} (id {found}); pin it in the config with "
+            f"evidence.signing_key_id: {found}",
+            file=sys.stderr,
+        )
+    elif found != pinned:
+        raise CommandError(
+            f"{key_path} holds key {found[:16]}..., not the pinned evidence.signing_key_id "
+            f"{pinned[:16]}...: the signing key was replaced. Pass --public-key FILE to "
+            "trust another key explicitly"
+        )
+    return key
 
 
 def cmd_evidence_verify(args: argparse.Namespace) -> int:
@@ -553,6 +600,16 @@ def cmd_users_disable(args: argparse.Namespace) -> int:
         return f"{args.name} disabled"
 
     return _with_users(args, disable)
+
+
+def cmd_users_plates(args: argparse.Namespace) -> int:
+    from pipeline.store.users import set_plate_access
+
+    def grant(session: Any) -> str:
+        set_plate_access(session, args.name, not args.revoke)
+        return f"{args.name} {'no longer sees' if args.revoke else 'now sees'} plates"
+
+    return _with_users(args, grant)
 
 
 # ---------------------------------------------------------------- tokens
@@ -833,6 +890,14 @@ def build_parser() -> argparse.ArgumentParser:
                 "--password-stdin", action="store_true", help="read the password from stdin"
             )
         command.set_defaults(func=func)
+
+    plates = users.add_parser(
+        "plates", help="let an analyst see plates whole in the history (--revoke: stop)"
+    )
+    plates.add_argument("name")
+    plates.add_argument("--revoke", action="store_true", help="mask plates again")
+    plates.add_argument("--config", default="trafficcam.yaml")
+    plates.set_defaults(func=cmd_users_plates)
 
     tokens = sub.add_parser(
         "tokens", help="API tokens of machine clients (signal controllers)"

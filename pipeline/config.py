@@ -1017,6 +1017,14 @@ class EvidenceConfig(StrictModel):
         description="Ed25519 private key (PEM) that signs every manifest; created with mode "
         f"0600 on first use. Unset: `keys/{SIGNING_KEY_NAME}` next to `evidence.path`.",
     )
+    signing_key_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="Pins the signing key: its id (hex SHA-256 of the raw public key, as "
+        "`trafficcam evidence public-key` prints it and every manifest names). "
+        "`evidence verify` and the review UI then trust no other key, even one put "
+        "at `signing_key`'s path.",
+    )
     clip_before_s: float = Field(
         default=5.0,
         ge=0,

@@ -62,6 +62,10 @@ LABELS: dict[str, dict[str, str]] = {
         "already_decided": "Decided already; an officer cannot change it. "
         "Only a supervisor may reverse it.",
         "reverse": "Reverse the decision",
+        "manifest_verified": "Signed manifest verified: every hash below is the one signed.",
+        "manifest_invalid": "SIGNED MANIFEST DOES NOT VERIFY",
+        "manifest_absent": "No signed manifest for this violation.",
+        "manifest_unverifiable": "The signed manifest cannot be checked here",
         "reverse_reason": "Why (recorded in the audit log)",
         "reverse_to_confirmed": "Reverse to confirmed",
         "reverse_to_rejected": "Reverse to rejected",
@@ -267,6 +271,11 @@ LABELS: dict[str, dict[str, str]] = {
         "already_decided": "Đã có quyết định; cán bộ không thể thay đổi. "
         "Chỉ cấp trên mới được đảo ngược.",
         "reverse": "Đảo ngược quyết định",
+        "manifest_verified": "Đã xác minh bản kê khai có chữ ký: "
+        "mọi mã băm dưới đây khớp bản đã ký.",
+        "manifest_invalid": "BẢN KÊ KHAI CÓ CHỮ KÝ KHÔNG HỢP LỆ",
+        "manifest_absent": "Vi phạm này không có bản kê khai có chữ ký.",
+        "manifest_unverifiable": "Không kiểm tra được bản kê khai có chữ ký tại đây",
         "reverse_reason": "Lý do (ghi vào nhật ký kiểm tra)",
         "reverse_to_confirmed": "Đảo thành xác nhận",
         "reverse_to_rejected": "Đảo thành bác bỏ",

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.store.models import EvidenceItem, Violation
 from pipeline.store.queries import LOCAL_TZ_NAME, CountBy, Cursor, HistoryFilter
+from review_ui.access import mask_plate
 from review_ui.evidence import evidence_url
 
 LOCAL_TZ = ZoneInfo(LOCAL_TZ_NAME)
@@ -41,10 +42,9 @@ _PLATE = re.compile(r"^[A-Z0-9][A-Z0-9 .\-]{0,19}$")
 
 
 class EvidenceOut(BaseModel):
+    # Never where the file lies (a server path or an s3:// URI): the UI's own URL only.
+    id: int = Field(description="The evidence item's id.")
     kind: str
-    uri: str = Field(
-        description="Where the file lies: a file path, or s3://bucket/key in an S3 store."
-    )
     url: str | None = Field(
         description="Where the review UI serves the file; null once retention deleted it."
     )
@@ -60,8 +60,8 @@ class EvidenceOut(BaseModel):
     @classmethod
     def from_row(cls, item: EvidenceItem) -> EvidenceOut:
         return cls(
+            id=item.id,
             kind=item.kind,
-            uri=item.uri,
             url=None if item.deleted_at is not None else evidence_url(item),
             sha256=item.sha256,
             size=item.size,
@@ -93,7 +93,8 @@ class ViolationSummary(BaseModel):
     status: str
 
     @classmethod
-    def from_row(cls, violation: Violation) -> ViolationSummary:
+    def from_row(cls, violation: Violation, *, plates: bool = True) -> ViolationSummary:
+        """The row as the API shows it; `plates` False masks the plate (`mask_plate`)."""
         return cls(
             id=violation.id,
             camera_id=violation.camera_id,
@@ -102,7 +103,7 @@ class ViolationSummary(BaseModel):
             rule_type=violation.rule_type,
             vehicle_class=violation.vehicle_class,
             offence_time=violation.offence_time,
-            plate=violation.plate,
+            plate=violation.plate if plates else mask_plate(violation.plate),
             plate_confidence=violation.plate_confidence,
             status=violation.status,
         )
@@ -117,8 +118,8 @@ class ViolationDetail(ViolationSummary):
     reviews: list[ReviewOut]
 
     @classmethod
-    def from_row(cls, violation: Violation) -> ViolationDetail:
-        summary = ViolationSummary.from_row(violation)
+    def from_row(cls, violation: Violation, *, plates: bool = True) -> ViolationDetail:
+        summary = ViolationSummary.from_row(violation, plates=plates)
         return cls(
             **summary.model_dump(),
             rule_version=violation.rule_version,
@@ -297,18 +298,35 @@ CSV_COLUMNS = (
 )
 
 
-def csv_row(violation: Violation) -> list[str]:
-    return [
+# A cell starting with one of these is a formula to Excel, LibreOffice and Sheets
+# (`=HYPERLINK(...)`, `+cmd|...`, `@SUM`, and tab or CR before one).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """`value` made inert for spreadsheets: a leading `'` before a formula character.
+
+    Cells come from camera ids, rule types, plates corrected by hand and the like;
+    one that starts a formula would run when an analyst opens the export.
+    """
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def csv_row(violation: Violation, *, plates: bool = True) -> list[str]:
+    """One export row; `plates` False masks the plate."""
+    plate = violation.plate if plates else mask_plate(violation.plate)
+    cells = [
         violation.id,
         violation.offence_time.astimezone(UTC).isoformat(),
         violation.offence_time.astimezone(LOCAL_TZ).isoformat(),
         violation.camera_id,
         violation.rule_type,
         violation.vehicle_class,
-        violation.plate or "",
+        plate or "",
         "" if violation.plate_confidence is None else f"{violation.plate_confidence:.4f}",
         violation.status,
     ]
+    return [csv_cell(cell) for cell in cells]
 
 
 class HistoryListQuery(HistoryQuery):

@@ -16,12 +16,15 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 from pipeline.config import EvidenceConfig, S3EvidenceStoreConfig
 
 _KEY_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+STREAM_CHUNK = 256 * 1024
+"""Bytes per piece when a blob is streamed (the UI serving a clip, hashing a file)."""
 
 
 class BlobError(Exception):
@@ -61,6 +64,14 @@ class BlobStore(Protocol):
 
     def get(self, key: str) -> bytes:
         """The blob's bytes; BlobNotFoundError if there is none."""
+        ...
+
+    def stream(self, key: str, chunk_size: int = STREAM_CHUNK) -> Iterator[bytes]:
+        """The blob's bytes piece by piece, never whole in memory.
+
+        The blob is opened before this returns, so a missing one raises
+        BlobNotFoundError here rather than half-way through a response.
+        """
         ...
 
     def exists(self, key: str) -> bool: ...
@@ -159,6 +170,16 @@ class LocalBlobStore:
             raise BlobNotFoundError(f"{self.uri(key)}: missing")
         return path.read_bytes()
 
+    def stream(self, key: str, chunk_size: int = STREAM_CHUNK) -> Iterator[bytes]:
+        path = self.local_path(key)
+        if path is None:
+            raise BlobNotFoundError(f"{self.uri(key)}: missing")
+        try:
+            handle = path.open("rb")
+        except OSError as exc:
+            raise BlobNotFoundError(f"{self.uri(key)}: {exc.strerror}") from None
+        return _chunks(handle, chunk_size)
+
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
@@ -249,18 +270,24 @@ class S3BlobStore:
             raise BlobError(f"{self.uri(key)}: upload failed ({code or exc})") from exc
         return self.uri(key)
 
-    def get(self, key: str) -> bytes:
+    def _get_object(self, key: str) -> Any:
         from botocore.exceptions import ClientError
 
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._object_key(key))
+            return self.client.get_object(Bucket=self.bucket, Key=self._object_key(key))
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise BlobNotFoundError(f"{self.uri(key)}: missing") from None
             raise BlobError(f"{self.uri(key)}: download failed ({code or exc})") from exc
-        data: bytes = response["Body"].read()
+
+    def get(self, key: str) -> bytes:
+        data: bytes = self._get_object(key)["Body"].read()
         return data
+
+    def stream(self, key: str, chunk_size: int = STREAM_CHUNK) -> Iterator[bytes]:
+        # The response body is read as it arrives from the server, a piece at a time.
+        return _chunks(self._get_object(key)["Body"], chunk_size)
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
@@ -290,6 +317,15 @@ class S3BlobStore:
 
     def local_path(self, key: str) -> Path | None:
         return None
+
+
+def _chunks(body: Any, chunk_size: int) -> Iterator[bytes]:
+    """Read `body` (a file or an S3 response body) in pieces, closing it at the end."""
+    try:
+        while piece := body.read(chunk_size):
+            yield piece
+    finally:
+        body.close()
 
 
 def open_blob_store(config: EvidenceConfig) -> LocalBlobStore | S3BlobStore:

@@ -8,7 +8,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from pipeline.store.models import User
+from pipeline.store.models import AuditEntry, User
 
 ROLES = ("police", "operator", "analyst", "admin")
 
@@ -71,6 +71,25 @@ def set_disabled(session: Session, username: str, disabled: bool = True) -> None
     user.disabled = disabled
     if disabled:
         end_sessions(session, user)
+
+
+def set_plate_access(session: Session, username: str, allowed: bool = True) -> None:
+    """Let an analyst see plates whole in the history, its CSV and API (or stop it).
+
+    Police and admins see plates by their role; the change is audited.
+    """
+    user = find_user(session, username)
+    if user is None:
+        raise UserError(f"no user {username!r}")
+    user.plate_access = allowed
+    session.add(
+        AuditEntry(
+            actor="cli",
+            action="user.plate_access",
+            subject=f"user:{username}",
+            detail={"allowed": allowed},
+        )
+    )
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:

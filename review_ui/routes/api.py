@@ -1,4 +1,4 @@
-"""JSON API, read-only for now: `/api/v1/violations`."""
+"""JSON API, read-only for now: `/api/v1/violations`, for officers and admins (who review)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi import status as http_status
 
 from pipeline.store import repository
-from review_ui.auth import Viewer
+from review_ui.access import audit_view
+from review_ui.auth import Reviewer
 from review_ui.deps import SessionDep
 from review_ui.schemas import StatusFilter, ViolationDetail, ViolationSummary
 
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["violations"])
 @router.get("/violations", response_model=list[ViolationSummary])
 def list_violations(
     db: SessionDep,
-    user: Viewer,
+    user: Reviewer,
     status: StatusFilter = "all",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ViolationSummary]:
@@ -28,9 +29,13 @@ def list_violations(
 
 
 @router.get("/violations/{violation_id}", response_model=ViolationDetail)
-def get_violation(violation_id: str, db: SessionDep, user: Viewer) -> ViolationDetail:
-    """One violation with its evidence (hashes, URLs) and review history."""
+def get_violation(violation_id: str, db: SessionDep, user: Reviewer) -> ViolationDetail:
+    """One violation with its evidence (ids, hashes, the UI's URLs) and review history.
+
+    Officers and admins only; every call is recorded in the audit log."""
     violation = repository.get_violation(db, violation_id)
     if violation is None:
         raise HTTPException(http_status.HTTP_404_NOT_FOUND, "No such violation")
-    return ViolationDetail.from_row(violation)
+    detail = ViolationDetail.from_row(violation)
+    audit_view(db, user, "violation.view", violation.id, via="api")
+    return detail

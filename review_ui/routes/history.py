@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from pipeline.store import queries, repository
-from review_ui.auth import Analyst
+from review_ui.access import mask_plate, sees_plates
+from review_ui.auth import REVIEW_ROLES, Analyst
 from review_ui.deps import SessionDep
-from review_ui.history import csv_lines, cursor_or_400
+from review_ui.history import csv_lines, cursor_or_400, plate_search_allowed
 from review_ui.schemas import HistoryListQuery, HistoryQuery, encode_cursor
 from review_ui.templating import templates
 
@@ -28,6 +29,7 @@ HOURLY_CHART_MAX = timedelta(days=31)
 def history_page(
     request: Request, db: SessionDep, user: Analyst, q: Annotated[HistoryListQuery, Query()]
 ) -> Response:
+    plate_search_allowed(user, q.plate_prefix)
     f = q.to_filter()
     rows, next_cursor = queries.history_page(db, f, after=cursor_or_400(q.cursor), limit=q.limit)
     filters = HistoryQuery.model_validate(q.model_dump(include=set(HistoryQuery.model_fields)))
@@ -37,6 +39,9 @@ def history_page(
         {
             "user": user,
             "rows": rows,
+            "plates": sees_plates(user),
+            "mask_plate": mask_plate,
+            "can_open": user.role in REVIEW_ROLES,
             "form": filters.form_values(),
             "query": filters.query_string(),
             "next_cursor": encode_cursor(next_cursor),
@@ -58,7 +63,9 @@ def history_page(
 def history_csv(
     request: Request, db: SessionDep, user: Analyst, q: Annotated[HistoryQuery, Query()]
 ) -> StreamingResponse:
-    """Every matching violation as CSV, streamed: any filter, any size."""
+    """Every matching violation as CSV, streamed: any filter, any size (plates masked
+    without plate access, cells neutralised against spreadsheet formulas)."""
+    plate_search_allowed(user, q.plate_prefix)
     repository.audit(
         db,
         actor=user.username,
@@ -69,7 +76,7 @@ def history_csv(
     db.commit()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(
-        csv_lines(request.app.state.session_factory, q.to_filter()),
+        csv_lines(request.app.state.session_factory, q.to_filter(), plates=sees_plates(user)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="violations-{stamp}.csv"'},
     )

@@ -27,7 +27,15 @@ from review_ui.templating import templates
 # Login, logout and the language switch must work before anyone has logged in.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(public_route)])
 
-HOME = "/violations"
+HOME = "/"
+# Where "/" leads each role: the part of the UI its work is in (operators and analysts
+# may not open violations or their evidence).
+LANDING = {
+    "police": "/violations",
+    "admin": "/violations",
+    "operator": "/cameras",
+    "analyst": "/history",
+}
 
 
 def safe_next(target: str | None) -> str:
@@ -66,8 +74,12 @@ def _refused(
 
 
 @router.get("/", response_class=RedirectResponse)
-def home() -> RedirectResponse:
-    return RedirectResponse(HOME, status_code=status.HTTP_302_FOUND)
+def home(request: Request, db: SessionDep) -> RedirectResponse:
+    """The logged-in user's landing page; anyone else is sent on toward the login."""
+    user_id = session_user_id(request)
+    user = db.get(User, user_id) if user_id is not None else None
+    target = LANDING.get(user.role, "/violations") if user is not None else "/violations"
+    return RedirectResponse(target, status_code=status.HTTP_302_FOUND)
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -9,9 +9,10 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from pipeline.store import repository
+from review_ui.access import audit_view
 from review_ui.auth import Reviewer
-from review_ui.deps import ConfigDep, SessionDep, get_blobs
-from review_ui.evidence import evidence_view
+from review_ui.deps import ConfigDep, SessionDep
+from review_ui.routes.violations import evidence_views
 from review_ui.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -40,8 +41,8 @@ def notice_page(
     violation = repository.get_violation(db, violation_id)
     if violation is None or violation.status != "confirmed":
         raise HTTPException(http_status.HTTP_404_NOT_FOUND, "No confirmed violation with this id")
-    blobs = get_blobs(request)
-    evidence = [evidence_view(blobs, item) for item in violation.evidence]
+    evidence, manifest = evidence_views(request, config, violation)
+    audit_view(db, user, "violation.view", violation.id, via="notice")
     url = record_url(request, config.review.public_url, violation.id)
     confirmation = next((r for r in reversed(violation.reviews) if r.decision == "confirmed"), None)
     return templates.TemplateResponse(
@@ -53,6 +54,7 @@ def notice_page(
             "key_frames": [e for e in evidence if e.is_image and e.kind in KEY_FRAME_KINDS],
             "crops": [e for e in evidence if e.is_image and e.kind.endswith("_crop")],
             "evidence": evidence,
+            "manifest": manifest,
             "confirmation": confirmation,
             "record_url": url,
             "qr": qr_svg(url),

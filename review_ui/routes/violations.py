@@ -13,9 +13,17 @@ from sqlalchemy.orm import Session
 from pipeline.config import AppConfig
 from pipeline.store import queries, repository
 from pipeline.store.models import EvidenceItem, User, Violation, utcnow
-from review_ui.auth import REVIEW_ROLES, Reviewer, Viewer, require_roles, verify_csrf
+from review_ui.access import audit_view
+from review_ui.auth import REVIEW_ROLES, Reviewer, require_roles, verify_csrf
 from review_ui.deps import ConfigDep, SessionDep, get_blobs
-from review_ui.evidence import evidence_url, evidence_view
+from review_ui.evidence import (
+    EvidenceView,
+    ManifestCheck,
+    check_manifest,
+    evidence_url,
+    evidence_view,
+    trusted_public_key,
+)
 from review_ui.schemas import REASON_CODES, StatusFilter, parse_review_form
 from review_ui.templating import templates
 
@@ -51,7 +59,7 @@ def thumbnail_urls(db: Session, violation_ids: list[str]) -> dict[str, str]:
 
 @router.get("/violations", response_class=HTMLResponse)
 def violations_page(
-    request: Request, db: SessionDep, user: Viewer, status: StatusFilter = "pending"
+    request: Request, db: SessionDep, user: Reviewer, status: StatusFilter = "pending"
 ) -> Response:
     violations = repository.list_violations(db, status=None if status == "all" else status)
     return templates.TemplateResponse(
@@ -74,6 +82,16 @@ def _load(db: Session, violation_id: str) -> Violation:
     return violation
 
 
+def evidence_views(
+    request: Request, config: AppConfig, violation: Violation
+) -> tuple[list[EvidenceView], ManifestCheck]:
+    """Each item re-hashed and compared with its row and the package's signed manifest."""
+    blobs = get_blobs(request)
+    items = list(violation.evidence)
+    manifest = check_manifest(blobs, items, trusted_public_key(config.evidence))
+    return [evidence_view(blobs, item, manifest) for item in items], manifest
+
+
 def _render_violation(
     request: Request,
     config: AppConfig,
@@ -86,7 +104,7 @@ def _render_violation(
     form: dict[str, Any] | None = None,
 ) -> Response:
     now = utcnow()
-    blobs = get_blobs(request)
+    evidence, manifest = evidence_views(request, config, violation)
     held = (
         violation.claimed_by is not None
         and violation.claim_expires_at is not None
@@ -98,7 +116,8 @@ def _render_violation(
         {
             "user": user,
             "violation": violation,
-            "evidence": [evidence_view(blobs, item) for item in violation.evidence],
+            "evidence": evidence,
+            "manifest": manifest,
             "can_review": user.role in REVIEW_ROLES,
             "can_reverse": user.role in SUPERVISOR_ROLES,
             "claimed_by_me": held and violation.claimed_by == user.username,
@@ -118,10 +137,12 @@ def violation_page(
     violation_id: str,
     db: SessionDep,
     config: ConfigDep,
-    user: Viewer,
+    user: Reviewer,
     saved: bool = False,
 ) -> Response:
-    return _render_violation(request, config, user, _load(db, violation_id), saved=saved)
+    violation = _load(db, violation_id)
+    audit_view(db, user, "violation.view", violation.id, via="page")
+    return _render_violation(request, config, user, violation, saved=saved)
 
 
 @router.post("/violations/{violation_id}/review", dependencies=[Depends(verify_csrf)])

@@ -4,6 +4,7 @@ where a blob is, safe keys, listing and deletion."""
 from __future__ import annotations
 
 import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,27 @@ def test_config_selects_the_store(tmp_path: Path, s3_server: S3Server) -> None:
     assert isinstance(chosen, LocalBlobStore) and chosen.root == tmp_path / "packages"
     s3 = open_blob_store(EvidenceConfig(store=s3_server.store_config("some-bucket")))
     assert isinstance(s3, S3BlobStore) and s3.uri("v1/a.jpg") == "s3://some-bucket/v1/a.jpg"
+
+
+def test_a_blob_is_streamed_in_pieces_not_read_whole(blobs: BlobStore) -> None:
+    """Serving a clip from S3 must not hold it whole in memory: the stream's peak
+    allocation stays near one piece however large the blob."""
+    size = 8 * 1024 * 1024
+    data = os.urandom(size)
+    blobs.put("v1/clip.mp4", data)
+    del data
+    tracemalloc.start()
+    try:
+        pieces = blobs.stream("v1/clip.mp4", chunk_size=64 * 1024)
+        total, largest = 0, 0
+        for piece in pieces:
+            total += len(piece)
+            largest = max(largest, len(piece))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert total == size
+    assert largest <= 64 * 1024
+    assert peak < size / 4, f"peak {peak} bytes while streaming {size}"
+    with pytest.raises(BlobNotFoundError):
+        blobs.stream("v1/none.mp4")

@@ -151,3 +151,64 @@ def test_verify_without_any_key_says_what_to_pass(tmp_path: Path) -> None:
         "evidence", "verify", str(tmp_path / "evidence" / "v1"), "--public-key", str(tmp_path)
     )
     assert bad.returncode == 1 and "cannot read the public key" in bad.stderr
+
+
+def test_verify_pins_the_signing_key_id(tmp_path: Path) -> None:
+    """Whoever replaces the signing key file and re-signs the packages is refused once
+    the key id is pinned; only an explicit --public-key trusts another key."""
+    config_path = _write_config(tmp_path)
+    config = parse_config({"database_url": "sqlite:///t.db"}, base=tmp_path)
+    open_evidence_store(config.evidence).write_package("v1", frame(), {"violation_id": "v1"})
+    package = tmp_path / "evidence" / "v1"
+    original = key_id(load_public_key(config.evidence.signing_key_path))
+
+    unpinned = trafficcam("evidence", "verify", str(package), "--config", str(config_path))
+    assert unpinned.returncode == 0, unpinned.stderr
+    assert f"evidence.signing_key_id: {original}" in unpinned.stderr  # how to pin it
+
+    pinned = {"database_url": "sqlite:///t.db", "evidence": {"signing_key_id": original}}
+    config_path.write_text(yaml.safe_dump(pinned))
+    ok = trafficcam("evidence", "verify", str(package), "--config", str(config_path))
+    assert ok.returncode == 0, ok.stderr
+    assert "pin it" not in ok.stderr
+
+    # The key file is replaced and the package re-signed with the new key.
+    key_file = config.evidence.signing_key_path
+    key_file.unlink()
+    forged_signer = ManifestSigner.from_file(key_file)
+    manifest_path = package / MANIFEST
+    manifest = json.loads(manifest_path.read_bytes())
+    manifest_path.write_bytes(canonical_json(forged_signer.sign(manifest)))
+    refused = trafficcam("evidence", "verify", str(package), "--config", str(config_path))
+    assert refused.returncode == 1
+    assert "not the pinned evidence.signing_key_id" in refused.stderr
+    assert original[:16] in refused.stderr
+
+    explicit = tmp_path / "other.pem"
+    explicit.write_bytes(public_key_pem(forged_signer.public_key))
+    trusted = trafficcam("evidence", "verify", str(package), "--public-key", str(explicit))
+    assert trusted.returncode == 0, trusted.stderr
+
+
+def test_verify_trusts_no_key_lying_in_the_evidence_directory(tmp_path: Path) -> None:
+    signer = ManifestSigner(Ed25519PrivateKey.generate())
+    LocalEvidenceStore(tmp_path / "evidence", signer).write_package("v1", frame(), {})
+    package = tmp_path / "evidence" / "v1"
+    planted = tmp_path / "evidence" / "public.pem"
+    planted.write_bytes(public_key_pem(signer.public_key))
+    refused = trafficcam("evidence", "verify", str(package), "--public-key", str(planted))
+    assert refused.returncode == 1
+    assert f"--public-key {planted} lies in the evidence directory" in refused.stderr
+
+    inside = {"database_url": "sqlite:///t.db", "evidence": {"signing_key": "evidence/k.pem"}}
+    config_path = tmp_path / "trafficcam.yaml"
+    config_path.write_text(yaml.safe_dump(inside))
+    load_or_create_signing_key(tmp_path / "evidence" / "k.pem")
+    by_config = trafficcam("evidence", "verify", str(package), "--config", str(config_path))
+    assert by_config.returncode == 1
+    assert "evidence.signing_key" in by_config.stderr and "lies in the evidence" in by_config.stderr
+
+    elsewhere = tmp_path / "public.pem"
+    elsewhere.write_bytes(public_key_pem(signer.public_key))
+    ok = trafficcam("evidence", "verify", str(package), "--public-key", str(elsewhere))
+    assert ok.returncode == 0, ok.stderr

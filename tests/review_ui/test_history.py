@@ -98,7 +98,9 @@ def history(database_url: str, tmp_path: Path) -> Iterator[History]:
                 plate=row.plate,
                 status=row.status,
             )
-        add_user(db, "counter", PASSWORD, "analyst")
+        # `counter` may see plates; `blind` is an analyst without that permission.
+        add_user(db, "counter", PASSWORD, "analyst").plate_access = True
+        add_user(db, "blind", PASSWORD, "analyst")
         add_user(db, "officer", PASSWORD, "police")
         db.commit()
     config = AppConfig(database_url=database_url, evidence=EvidenceConfig(path=tmp_path))
@@ -243,6 +245,60 @@ def test_officers_cannot_read_the_history(history: History) -> None:
         log_in(http, "officer")
         assert http.get("/api/v1/history").status_code == 403
         assert http.get("/history.csv").status_code == 403
+
+
+def test_without_plate_access_plates_are_masked_and_not_searchable(history: History) -> None:
+    with httpx.Client(base_url=history.server.url, timeout=30) as http:
+        assert log_in(http, "blind").status_code == 303
+        plates = {v.plate for v in history.rows if v.plate}
+        items = http.get("/api/v1/history", params={"limit": "500"}).json()["items"]
+        assert len(items) == len(history.rows)
+        for item in items:
+            assert item["plate"] not in plates
+            if item["plate"] is not None:
+                assert item["plate"][:2].isdigit() and "*" in item["plate"]
+        exported = http.get("/history.csv")
+        assert exported.status_code == 200
+        assert not any(plate in exported.text for plate in plates)
+        page = http.get("/history")
+        assert page.status_code == 200 and not any(plate in page.text for plate in plates)
+        assert 'id="f-plate"' not in page.text
+        assert 'href="/violations/' not in page.text  # analysts do not open violations
+        for path in ("/api/v1/history", "/api/v1/history/counts", "/history.csv", "/history"):
+            refused = http.get(path, params={"plate_prefix": "29A"})
+            assert refused.status_code == 403, path
+            assert "plate_prefix" in refused.text
+
+
+def test_csv_cells_cannot_start_a_formula(analyst: httpx.Client, history: History) -> None:
+    with history.session_factory() as db:
+        add_plain_violation(
+            db,
+            "v-formula",
+            offence=BASE + timedelta(days=3),
+            rule_type="=HYPERLINK(1)",
+            vehicle_class="@SUM(A1)",
+            plate="+1",
+        )
+        add_plain_violation(
+            db, "v-formula-2", offence=BASE + timedelta(days=3, hours=1), rule_type="-2+3",
+            vehicle_class="\tcar", plate="\r=1",
+        )  # fmt: skip
+        db.commit()
+    records = {r["id"]: r for r in parse_csv(analyst.get("/history.csv").text)}
+    first, second = records["v-formula"], records["v-formula-2"]
+    assert (first["rule_type"], first["vehicle_class"], first["plate"]) == (
+        "'=HYPERLINK(1)",
+        "'@SUM(A1)",
+        "'+1",
+    )
+    assert (second["rule_type"], second["vehicle_class"], second["plate"]) == (
+        "'-2+3",
+        "'\tcar",
+        "'\r=1",
+    )
+    # Ordinary cells are untouched (times, ids, plates).
+    assert records["v-001"]["offence_time_utc"][0].isdigit()
 
 
 @pytest.mark.browser

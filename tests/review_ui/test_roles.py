@@ -42,11 +42,12 @@ TABLE: dict[tuple[str, str], tuple[tuple[str, ...], int]] = {
     ("GET", "/language/{language}"): (ANYONE, 303),
     ("GET", "/healthz"): (ANYONE, 200),
     ("GET", "/openapi.json"): (EVERY_ROLE, 200),
-    ("GET", "/violations"): (EVERY_ROLE, 200),
-    ("GET", "/violations/{violation_id}"): (EVERY_ROLE, 200),
-    ("GET", "/evidence/{violation_id}/{name:path}"): (EVERY_ROLE, 200),
-    ("GET", "/api/v1/violations"): (EVERY_ROLE, 200),
-    ("GET", "/api/v1/violations/{violation_id}"): (EVERY_ROLE, 200),
+    # Violations, their evidence and plates: those who review them (police, admin) only.
+    ("GET", "/violations"): (OFFICERS, 200),
+    ("GET", "/violations/{violation_id}"): (OFFICERS, 200),
+    ("GET", "/evidence/{violation_id}/{name:path}"): (OFFICERS, 200),
+    ("GET", "/api/v1/violations"): (OFFICERS, 200),
+    ("GET", "/api/v1/violations/{violation_id}"): (OFFICERS, 200),
     # An empty review form is refused by validation, after the role check.
     ("POST", "/violations/{violation_id}/review"): (OFFICERS, 400),
     ("GET", "/queue"): (OFFICERS, 200),

@@ -32,7 +32,7 @@ def test_home_redirects_to_the_list(client: httpx.Client) -> None:
 
 def test_list_shows_pending_violations_in_local_time(client: httpx.Client, seed: Seed) -> None:
     client.get("/language/en")
-    log_in(client, "watcher")
+    log_in(client, "officer")
     page = client.get("/violations").text
     assert f'href="/violations/{seed.violation_id}"' in page
     assert f'href="/violations/{seed.other_violation_id}"' in page
@@ -71,7 +71,7 @@ def test_altered_evidence_file_is_flagged(client: httpx.Client, seed: Seed) -> N
 
 @pytest.mark.parametrize("kind", IMAGE_KINDS)
 def test_registered_evidence_is_served(client: httpx.Client, seed: Seed, kind: str) -> None:
-    log_in(client, "counter")
+    log_in(client, "officer")
     response = client.get(f"/evidence/{seed.violation_id}/{kind}.jpg")
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/jpeg"
@@ -144,8 +144,14 @@ def test_confirm_appends_a_review_and_an_audit_entry(client: httpx.Client, seed:
     assert [(r.reviewer, r.decision, r.reason) for r in reviews] == [
         ("officer", "confirmed", "Evidence clear")
     ]
-    # Deciding takes the claim first, so the trail shows both steps.
-    assert [entry.action for entry in audit] == ["review.claim", "review.confirmed"]
+    # Deciding takes the claim first, so the trail shows both steps, between the views
+    # of the page before the decision and after it.
+    assert [entry.action for entry in audit] == [
+        "violation.view",
+        "review.claim",
+        "review.confirmed",
+        "violation.view",
+    ]
     assert violation is not None and violation.status == "confirmed"
     assert violation.plate == "29A-123.46"
     assert outbox == []  # no Kafka configured: no review event queued
@@ -224,7 +230,7 @@ def test_review_queues_an_event_when_kafka_is_configured(seed: Seed) -> None:
 
 
 def test_api_lists_and_details(client: httpx.Client, seed: Seed) -> None:
-    log_in(client, "counter")
+    log_in(client, "deputy")
     listed = client.get("/api/v1/violations", params={"status": "pending"}).json()
     assert [v["id"] for v in listed] == [seed.violation_id, seed.other_violation_id]
     assert listed[0]["camera_name"] == "Kim Ma - Nguyen Thai Hoc"
