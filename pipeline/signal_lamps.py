@@ -93,8 +93,10 @@ _ELONGATED = 1.4
 _NEIGHBOUR_SHARE = 0.6
 # A lit blob under this share of the head's lamp radius is no lamp of it.
 _MIN_RADIUS_SHARE = 0.4
+# An orange lamp nearer the green one than this many lamp radii is amber.
+_AMBER_GAP = 5.0
 # Sightings a learned slot needs before it counts in the layout.
-_MIN_SIGHTINGS = 2
+_MIN_SIGHTINGS = 3
 
 
 @dataclass(frozen=True)
@@ -260,8 +262,9 @@ class _SpotFrame:
             ).astype(np.uint8)
             contours, _ = cv2.findContours(coloured, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
             cv2.drawContours(coloured, contours, -1, 1, thickness=cv2.FILLED)
-            # Only a piece holding much of the blob: a digit's segments are no lamp.
-            least = _MIN_PIECE_SHARE * int(stats[label, cv2.CC_STAT_AREA])
+            # Only a piece holding much of the blob's colour: a digit's segments
+            # are no lamp, a lamp between two pale strips is.
+            least = _MIN_PIECE_SHARE * max(1, int(np.count_nonzero(coloured)))
             pieces = [
                 p
                 for p in self.blobs(coloured, (x0 + x, y0 + y), split=False)
@@ -419,6 +422,8 @@ class HeadReader:
                 continue
             if spot.radius < _MIN_RADIUS_SHARE * best[0].radius:
                 continue
+            if not self._beside(at, best, spot):
+                continue
             allowed, slot = self._slot_for(at, spot)
             if not allowed:
                 continue
@@ -512,6 +517,25 @@ class HeadReader:
         cross = at[0] if self.vertical else at[1]
         return abs(cross - self.axis) <= max(1.5, 0.8 * self.lamp_radius)
 
+    def _beside(self, at: Point, best: tuple[Spot, Point], spot: Spot) -> bool:
+        """Before the head's line of lamps is learned: whether a blob lies on the
+        line through the frame's main lamp (a countdown digit lies beside it)."""
+        if self.axis is not None or self.drawn_vertical is None or spot is best[0]:
+            return True
+        index = 0 if self.vertical else 1
+        reach = max(1.5, best[0].radius / self.scale)
+        return abs(at[index] - best[1][index]) <= reach
+
+    def _established(self, slot: LampSlot) -> bool:
+        """Whether a learned slot is a lamp of the head for ordering the others:
+        seen lit a few times, on the head's line of lamps."""
+        if slot.sightings < _MIN_SIGHTINGS:
+            return False
+        if self.axis is None or self.lamp_radius is None or self.drawn_vertical is None:
+            return True
+        cross = slot.centre[0] if self.vertical else slot.centre[1]
+        return abs(cross - self.axis) <= max(1.5, self.lamp_radius)
+
     def _patch(self, image: np.ndarray) -> tuple[np.ndarray | None, Point]:
         h, w = image.shape[:2]
         x1, y1, x2, y2 = (int(round(v)) for v in self.region)
@@ -583,8 +607,10 @@ class HeadReader:
                 slot.colour = Phase.GREEN
         for index, slot in enumerate(warm):
             share = slot.red_share
-            before = warm[:index]
-            after = warm[index + 1 :]
+            # Only lamps seen lit a few times on the head's line order the others:
+            # one stray blob must not turn an amber into a red.
+            before = [s for s in warm[:index] if self._established(s)]
+            after = [s for s in warm[index + 1 :] if self._established(s)]
             if share >= _RED_SHARE:
                 slot.colour = Phase.RED
             elif any(s.red_share >= _RED_SHARE or self._apart(s, slot) for s in before):
@@ -613,7 +639,19 @@ class HeadReader:
             return Phase.RED
         if spot.red_share <= _AMBER_RED_SHARE:
             return Phase.AMBER
-        # Orange: red in the first part of the head along its axis, else amber.
+        # Orange: an over-exposed red or a deep amber. Next to the known green
+        # lamp it is amber, two lamps away red (lamps sit about two lit radii
+        # apart, more with the housing between them).
+        greens = [
+            slot.centre
+            for slot in self.slots
+            if slot.colour is Phase.GREEN and (slot.given or self._established(slot))
+        ]
+        radius = self.lamp_radius or spot.radius / self.scale
+        if greens and radius > 0:
+            gap = min(float(np.hypot(at[0] - g[0], at[1] - g[1])) for g in greens)
+            return Phase.AMBER if gap < _AMBER_GAP * radius else Phase.RED
+        # No green seen: red in the first part of the head along its axis, else amber.
         x1, y1, x2, y2 = self.region
         place = (at[1] - y1) / (y2 - y1) if self.vertical else (at[0] - x1) / (x2 - x1)
         return Phase.RED if place < 0.45 else Phase.AMBER
