@@ -154,7 +154,10 @@ def test_officer_claims_corrects_and_confirms(tabs: Tabs, seed: Seed, tmp_path: 
     actions = chief.locator("table.audit tbody tr").evaluate_all(
         "rows => rows.map(r => [r.cells[1].textContent, r.dataset.action])"
     )
-    assert actions == [["officer", "review.confirmed"], ["officer", "review.claim"]]
+    # Views of the page and of each evidence file are on record too, between the steps.
+    decisions = [row for row in actions if row[1].startswith("review.")]
+    assert decisions == [["officer", "review.confirmed"], ["officer", "review.claim"]]
+    assert ["officer", "violation.view"] in actions and ["officer", "evidence.view"] in actions
     shot(chief, "audit-log")
 
     # The printable notice of the confirmed record.
