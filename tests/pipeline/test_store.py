@@ -13,6 +13,8 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.events import as_pending, validate_event, violation_event
+from pipeline.store import queries
+from pipeline.store.api_tokens import TokenError, add_token, find_token, scope_refusal
 from pipeline.store.db import make_engine, migrate, open_database
 from pipeline.store.models import (
     AuditEntry,
@@ -366,3 +368,45 @@ def test_add_user_rejects_bad_input(
 ) -> None:
     with sessions() as session, pytest.raises(UserError, match=message):
         add_user(session, username, password, role)
+
+
+def test_a_decided_violation_cannot_be_claimed(sessions: sessionmaker[Session]) -> None:
+    violation, _ = store_violation(sessions)
+    with sessions.begin() as session:
+        queries.claim(session, violation.id, officer="officer1", now=T0, timeout_s=600)
+        add_review(session, violation_id=violation.id, reviewer="officer1", decision="confirmed")
+        queries.release(session, violation.id, officer="officer1")
+    for officer in ("officer1", "officer2"):
+        with sessions() as session, pytest.raises(queries.ClaimNotPending, match="confirmed"):
+            queries.claim(session, violation.id, officer=officer, now=T0, timeout_s=600)
+    with sessions() as session:
+        assert queries.claim_next(session, officer="officer2", now=T0, timeout_s=600) is None
+
+
+def test_token_scope_is_stored_with_the_token(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        add_token(
+            session,
+            "ctl-1",
+            "signal-controller",
+            cameras=["cam-1", "cam-2"],
+            heads=["main", "cam-2/side"],
+            controller_id="ctl-7",
+        )
+    with sessions() as session:
+        token = find_token(session, "ctl-1")
+        assert token is not None
+        assert token.cameras == ["cam-1", "cam-2"] and token.controller_id == "ctl-7"
+        assert token.heads == ["cam-1/main", "cam-2/main", "cam-2/side"]
+
+        def refusal(camera: str, head: str, controller: str | None = None) -> str | None:
+            assert token is not None
+            return scope_refusal(token, camera_id=camera, head_id=head, controller_id=controller)
+
+        assert refusal("cam-2", "side", "ctl-7") is None
+        assert refusal("cam-1", "main") is None
+        assert "signal head 'side'" in str(refusal("cam-1", "side"))
+        assert "camera 'cam-3'" in str(refusal("cam-3", "main"))
+        assert "'ctl-9'" in str(refusal("cam-1", "main", "ctl-9"))
+    with sessions() as session, pytest.raises(TokenError, match="--camera"):
+        add_token(session, "ctl-2", "signal-controller", controller_id="c")
