@@ -93,6 +93,9 @@ _ELONGATED = 1.4
 _NEIGHBOUR_SHARE = 0.6
 # A lit blob under this share of the head's lamp radius is no lamp of it.
 _MIN_RADIUS_SHARE = 0.4
+# A learned slot orders the others once seen lit this share as often as the
+# head's most seen lamp.
+_ESTABLISHED_SHARE = 0.1
 # An orange lamp nearer the green one than this many lamp radii is amber.
 _AMBER_GAP = 5.0
 # Sightings a learned slot needs before it counts in the layout.
@@ -528,8 +531,11 @@ class HeadReader:
 
     def _established(self, slot: LampSlot) -> bool:
         """Whether a learned slot is a lamp of the head for ordering the others:
-        seen lit a few times, on the head's line of lamps."""
-        if slot.sightings < _MIN_SIGHTINGS:
+        seen lit a few times and not far less often than the head's busiest lamp
+        (a countdown digit on the head's line is seen now and then), on the
+        head's line of lamps."""
+        most = max((s.sightings for s in self.slots if not s.given), default=0)
+        if slot.sightings < max(_MIN_SIGHTINGS, _ESTABLISHED_SHARE * most):
             return False
         if self.axis is None or self.lamp_radius is None or self.drawn_vertical is None:
             return True
