@@ -209,8 +209,11 @@ class SignalHead(StrictModel):
     lamps: dict[Literal["red", "amber", "green"], Point] = Field(
         default_factory=dict,
         description="Optional centres of the head's lamps in image pixels, e.g. {red: [560, 190], "
-        "green: [560, 222]}. When given, only a blob of a lamp's colour at that lamp counts: "
-        "for a far head whose countdown digits blur into lamp-like blobs inside the region.",
+        "green: [560, 222]}. Without them the reader learns the lamps from the head's own "
+        "frames. When given, only a lit blob at one of these lamps counts, and it reads as "
+        "that lamp's colour (a green blob only at the green lamp, a red, orange or yellow one "
+        "at the red or amber lamp: an over-exposed red turns yellow): for a far head whose "
+        "countdown digits blur into lamp-like blobs inside the region.",
     )
 
     @field_validator("region")

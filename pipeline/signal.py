@@ -1,5 +1,15 @@
 """Signal state read from the image of a signal head.
 
+`SignalTracker.update` reads each frame with `pipeline.signal_lamps.HeadReader`,
+which judges the lamps against the head itself (its dark housing, its unlit
+lenses, each lamp's own lit brightness) and learns where the lamps are, so it
+reads heads of any size and exposure without tuning; see that module.
+
+`classify_lamp` reads one frame alone with fixed thresholds (a lit lamp has HSV
+saturation >= 110 and value >= 150). It needs no history, which suits a single
+picture, but misses dim daytime lamps and reads an over-exposed red by its hue.
+Its blobs:
+
 A lit lamp is a round bright blob whose body or halo has the lamp's colour:
 - Round, because 7-segment countdown digits often sit beside the lamps in the
   same region, lit red or green; their segments are thin bars and whole digits
