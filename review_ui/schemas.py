@@ -200,8 +200,17 @@ class HistoryQuery(BaseModel):
     @field_validator("start", "end")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=LOCAL_TZ)
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=LOCAL_TZ)
+        try:
+            # The query needs it in UTC and the form in local time: 0001-01-01T00:00+01:00
+            # or 9999-12-31T23:59-01:00 has no such time (was an OverflowError, a 500).
+            value.astimezone(UTC)
+            value.astimezone(LOCAL_TZ)
+        except OverflowError:
+            raise ValueError("is too close to the year 1 or 9999 to convert to UTC") from None
         return value
 
     @field_validator("plate_prefix")

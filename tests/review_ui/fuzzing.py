@@ -354,7 +354,7 @@ def run_fuzz(world: World, requests: int, *, seed: int | None = None) -> FuzzRep
         except Exception:  # noqa: BLE001  # the app raised: a finding, then carry on
             report.statuses[599] += 1
             report.findings.append(
-                Finding("exception", role, described, traceback.format_exc(limit=8))
+                Finding("exception", role, described, traceback.format_exc(limit=-10))
             )
             state[0] = dump_state(world.session_factory)
             return
