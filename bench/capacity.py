@@ -14,7 +14,10 @@ interleaved rounds and the best round is kept, so a burst from another process o
 shared machine does not land on one detector only.
 
 Prints analysed frames/s over all cameras, the cameras that rate serves at the
-scenario's analysis rate, and each detector's change against the first one listed.
+scenario's analysis rate, and each detector's change against the first one listed;
+also the process's CPU milliseconds per analysed frame (all threads), which another
+process's load on a shared machine inflates far less than wall-clock rates: cameras a
+dedicated machine serves are about its cores x 1000 / (CPU ms per frame x camera fps).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import argparse
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 # Run as a script, this file's folder heads sys.path and `bench/streams.py` would hide
@@ -53,16 +57,18 @@ def first_frame(video: Path) -> object:
     raise ValueError(f"{video} has no frames")
 
 
-def timed_run(config: AppConfig, detector: object, seconds: float) -> tuple[int, float]:
-    """Frames the worker analysed and the seconds it ran, stopped after `seconds`."""
+def timed_run(config: AppConfig, detector: object, seconds: float) -> tuple[int, float, float]:
+    """Frames the worker analysed, the seconds it ran (stopped after `seconds`) and the
+    CPU seconds this process spent meanwhile."""
     stop = threading.Event()
     timer = threading.Timer(seconds, stop.set)
+    cpu = time.process_time()
     timer.start()
     try:
         stats = Worker(config, detector, CollectingSink(), stop=stop).run()  # type: ignore[arg-type]
     finally:
         timer.cancel()
-    return stats.frames, stats.seconds
+    return stats.frames, stats.seconds, time.process_time() - cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,21 +105,32 @@ def main(argv: list[str] | None = None) -> int:
             print(f"# {spec}: {detector.runtime} {detector.precision}", flush=True)
 
         best: dict[str, float] = {}
+        cpu_ms: dict[str, float] = {}
         for round_no in range(args.rounds):
             for spec, (config, detector) in runs.items():
-                frames, seconds = timed_run(config, detector, args.seconds)
+                frames, seconds, cpu = timed_run(config, detector, args.seconds)
                 fps = frames / seconds if seconds > 0 else 0.0
                 best[spec] = max(best.get(spec, 0.0), fps)
-                print(f"# round {round_no + 1} {spec}: {frames} frames in {seconds:.1f} s")
+                per_frame = 1000 * cpu / max(1, frames)
+                cpu_ms[spec] = min(cpu_ms.get(spec, per_frame), per_frame)
+                print(
+                    f"# round {round_no + 1} {spec}: {frames} frames in {seconds:.1f} s, "
+                    f"{per_frame:.1f} CPU ms/frame"
+                )
 
     print(
         f"{'detector':20} {'cameras':>7} {'frames/s':>9} "
-        f"{f'cameras@{camera_fps:g}fps':>15} {'vs first':>9}"
+        f"{f'cameras@{camera_fps:g}fps':>15} {'vs first':>9} {'CPU ms/fr':>10} {'vs first':>9}"
     )
-    baseline = best[args.detectors[0]]
+    baseline, baseline_cpu = best[args.detectors[0]], cpu_ms[args.detectors[0]]
     for spec, fps in best.items():
         change = f"{100 * (fps / baseline - 1):+.0f}%" if baseline else "n/a"
-        print(f"{spec:20} {args.cameras:>7} {fps:>9.1f} {fps / camera_fps:>15.1f} {change:>9}")
+        # Cameras served scale with 1 / CPU per frame.
+        cpu_change = f"{100 * (baseline_cpu / cpu_ms[spec] - 1):+.0f}%"
+        print(
+            f"{spec:20} {args.cameras:>7} {fps:>9.1f} {fps / camera_fps:>15.1f} {change:>9} "
+            f"{cpu_ms[spec]:>10.1f} {cpu_change:>9}"
+        )
     return 0
 
 
