@@ -33,6 +33,26 @@ def test_matching_is_one_to_one() -> None:
     assert s.precision == 0.5 and s.recall == 1.0
 
 
+def test_overlapping_windows_are_paired_as_a_whole() -> None:
+    # A queue jumping the light: first-come pairing would give the 38.2 s prediction
+    # to the long first window and leave the 40.8 s one, which fits only that, unpaired.
+    t = truth((38.5, 40.0), (39.0, 39.3))
+    found = [Prediction("red_light", 38.2, "car"), Prediction("red_light", 40.8, "car")]
+    s = score(found, t)["red_light"]
+    assert (s.tp, s.fp, s.fn) == (2, 0, 0)
+
+
+def test_a_prediction_goes_to_the_entry_of_its_own_class_where_both_fit() -> None:
+    t = Truth(
+        violations=[
+            TruthViolation(rule="red_light", t_start=40.0, t_end=40.7, vehicle="car"),
+            TruthViolation(rule="red_light", t_start=40.9, t_end=41.5, vehicle="motorbike"),
+        ]
+    )
+    s = score([Prediction("red_light", 40.8, "motorbike")], t)["red_light"]
+    assert s.tp == 1 and [m.vehicle for m in s.misses] == ["car"]
+
+
 def test_rules_are_scored_apart() -> None:
     scores = score([Prediction("speeding", 10.2, "car")], truth((10.0, 11.0)))
     assert scores["red_light"].fn == 1 and scores["speeding"].fp == 1
