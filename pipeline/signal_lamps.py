@@ -98,6 +98,10 @@ _MIN_RADIUS_SHARE = 0.4
 _ESTABLISHED_SHARE = 0.1
 # An orange lamp nearer the green one than this many lamp radii is amber.
 _AMBER_GAP = 5.0
+# A lit blob lies within this share of the lamp pitch of a configured lamp centre
+# (at least this many pixels: a far head's centres are a pixel off).
+_GIVEN_REACH_SHARE = 0.3
+_MIN_GIVEN_REACH = 2.0
 # Sightings a learned slot needs before it counts in the layout.
 _MIN_SIGHTINGS = 3
 
@@ -664,14 +668,18 @@ class HeadReader:
 
 
 def _given_reach(slots: list[LampSlot], region: Box) -> float:
-    """How far from a configured lamp centre its blob may lie: half the lamp pitch,
-    or half the region's short side for one lamp."""
+    """How far from a configured lamp centre its lit blob's centre may lie: under a
+    lamp's radius (lamps nearly touch, so about 0.3 of the lamp pitch), or 0.3 of
+    the region's short side for one lamp. A bright beam or digit at the lamp's
+    edge is not that lamp lit."""
     points = [s.centre for s in slots if s.given]
     if len(points) >= 2:
-        return 0.5 * min(
+        pitch = min(
             float(np.hypot(a[0] - b[0], a[1] - b[1]))
             for i, a in enumerate(points)
             for b in points[i + 1 :]
         )
-    x1, y1, x2, y2 = region
-    return 0.5 * min(x2 - x1, y2 - y1)
+    else:
+        x1, y1, x2, y2 = region
+        pitch = min(x2 - x1, y2 - y1)
+    return max(_MIN_GIVEN_REACH, _GIVEN_REACH_SHARE * pitch)
