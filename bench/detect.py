@@ -2,7 +2,7 @@
 
 Usage:
     python bench/detect.py [--sizes 416 608 640] [--batches 1 4 8] [--seconds 3]
-                           [--models yolov3-tiny yolov4-tiny]
+                           [--models yolov3-tiny yolov4-tiny] [--threads N]
                            [--ultralytics-model plate-yolov8n]
 
 For each (input size, batch) it runs every backend/runtime's `detect` on batches of a
@@ -14,7 +14,10 @@ comparison, the float model in bf16. Interleaving and the best
 round keep figures in one table comparable on a shared, noisy machine, where another
 process's burst would otherwise land on one runtime only; compare tables across runs
 only loosely. The last lines give, per Darknet model, the default runtime's speed-up
-over OpenCV DNN running that same model.
+over OpenCV DNN running that same model. Each row also gives the process's CPU
+milliseconds per frame (all threads) in its best round: on a machine other processes
+load, `--threads 1` and that column compare the models' work far more steadily than
+wall-clock rates do.
 """
 
 from __future__ import annotations
@@ -51,16 +54,20 @@ def cctv_frame() -> np.ndarray:
     return canvas
 
 
-def time_it(detect: Detect, frame: np.ndarray, size: int, batch: int, seconds: float) -> float:
-    """Return mean milliseconds per frame over about `seconds` of back-to-back calls."""
+def time_it(
+    detect: Detect, frame: np.ndarray, size: int, batch: int, seconds: float
+) -> tuple[float, float]:
+    """Return mean wall-clock and CPU milliseconds per frame over about `seconds` of
+    back-to-back calls."""
     frames = [frame] * batch
-    calls, started = 0, time.perf_counter()
+    calls, started, cpu = 0, time.perf_counter(), time.process_time()
     while True:
         detect(frames, size)
         calls += 1
         elapsed = time.perf_counter() - started
         if elapsed >= seconds and calls >= 2:
-            return 1000 * elapsed / (calls * batch)
+            per_frame = 1000 / (calls * batch)
+            return elapsed * per_frame, (time.process_time() - cpu) * per_frame
 
 
 def _sized(detect: Callable[[list[np.ndarray], list[int]], object]) -> Detect:
@@ -68,19 +75,21 @@ def _sized(detect: Callable[[list[np.ndarray], list[int]], object]) -> Detect:
     return lambda frames, size: detect(frames, [size] * len(frames))
 
 
-def darknet_backends(model: str) -> tuple[dict[str, Detect], str]:
+def darknet_backends(model: str, threads: int | None = None) -> tuple[dict[str, Detect], str]:
     """Every runtime's default for one registry model, and OpenVINO's float model too;
     also the default's row name."""
     backends: dict[str, Detect] = {}
     default = ""
     for runtime in available_runtimes():
-        detector = DarknetDetector.from_registry(model, runtime=runtime)  # type: ignore[arg-type]
+        detector = DarknetDetector.from_registry(model, runtime=runtime, num_threads=threads)  # type: ignore[arg-type]
         name = f"{model}/{runtime} {detector.precision}"
         backends[name] = _sized(detector.detect)
         default = default or name  # available_runtimes() lists the default first
         if runtime == "openvino":
             # The float model, to show what quantising gains.
-            float_model = DarknetDetector.from_registry(model, runtime="openvino", precision="bf16")
+            float_model = DarknetDetector.from_registry(
+                model, runtime="openvino", precision="bf16", num_threads=threads
+            )
             backends[f"{model}/openvino bf16"] = _sized(float_model.detect)
     return backends, default
 
@@ -110,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--models", nargs="+", default=["yolov3-tiny", "yolov4-tiny"], help="Darknet models"
     )
+    parser.add_argument(
+        "--threads", type=int, help="Darknet inference threads (default: every usable CPU)"
+    )
     parser.add_argument("--ultralytics-model", default="plate-yolov8n")
     parser.add_argument("--no-ultralytics", action="store_true")
     args = parser.parse_args(argv)
@@ -120,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     backends: dict[str, Detect] = {}
     defaults: dict[str, str] = {}
     for model in args.models:
-        model_backends, defaults[model] = darknet_backends(model)
+        model_backends, defaults[model] = darknet_backends(model, args.threads)
         backends.update(model_backends)
     if not args.no_ultralytics:
         backends.update(ultralytics_backends(args.ultralytics_model))
@@ -129,19 +141,26 @@ def main(argv: list[str] | None = None) -> int:
         # Every darknet runtime gets this one letterboxed shape; none gets a square.
         net_h, net_w = fitted_input_shape(frame.shape[0], frame.shape[1], size)
         print(f"# darknet input at {size}: {net_w}x{net_h} for every runtime")
-    print(f"{'backend/runtime':40} {'size':>5} {'batch':>5} {'ms/frame':>9} {'frames/s':>9}")
+    print(
+        f"{'backend/runtime':40} {'size':>5} {'batch':>5} {'ms/frame':>9} {'frames/s':>9} "
+        f"{'CPU ms/fr':>9}"
+    )
     results: dict[tuple[str, int, int], float] = {}
     for size in args.sizes:
         for batch in args.batches:
             for detect in backends.values():
                 detect([frame] * batch, size)  # warm-up: OpenVINO compiles per shape
-            rounds: dict[str, list[float]] = {name: [] for name in backends}
+            rounds: dict[str, list[tuple[float, float]]] = {name: [] for name in backends}
             for _ in range(args.rounds):
                 for name, detect in backends.items():
                     rounds[name].append(time_it(detect, frame, size, batch, args.seconds))
             for name, times in rounds.items():
-                ms = results[(name, size, batch)] = min(times)
-                print(f"{name:40} {size:>5} {batch:>5} {ms:>9.1f} {1000 / ms:>9.1f}", flush=True)
+                ms, cpu_ms = min(times)
+                results[(name, size, batch)] = ms
+                print(
+                    f"{name:40} {size:>5} {batch:>5} {ms:>9.1f} {1000 / ms:>9.1f} {cpu_ms:>9.1f}",
+                    flush=True,
+                )
     for model, default in defaults.items():
         for size in args.sizes:
             for batch in args.batches:
