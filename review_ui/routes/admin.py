@@ -24,7 +24,8 @@ def audit_page(
     user: Admin,
     actor: Annotated[str, Query(max_length=80)] = "",
     subject: Annotated[str, Query(max_length=100)] = "",
-    before: int | None = None,
+    # An entry id: positive and within the 64-bit column (a larger one overflowed SQLite).
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
     """Newest entries first; `before` pages back by entry id."""
     entries = queries.recent_audit(
