@@ -82,6 +82,9 @@ class CameraPipeline:
         # bike's track while the detector misses the bike, and rider counts use the links.
         self.rider_carry = RiderCarry()
         self._recent: deque[Frame] = deque()
+        self._signal_history: deque[tuple[float, Mapping[str, SignalState]]] = deque()
+        """Each analysed frame's head states over the same seconds as `_recent`: a rule
+        may report an offence seconds after it (red_light waits for a movement)."""
         self.frames_processed = 0
         self.plate_crops = (
             PlateCropCollector(keep=plates.best_of, follow_s=plates.follow_s)
@@ -94,6 +97,9 @@ class CameraPipeline:
         self.frames_processed += 1
         self._remember(frame)
         signal_states = self.signals.update(frame)
+        self._signal_history.append((frame.pts, signal_states))
+        while frame.pts - self._signal_history[0][0] > _RECENT_FRAMES_S:
+            self._signal_history.popleft()
         if self.signal_log is not None:
             self.signal_log(self.camera.id, frame.pts, signal_states)
         tracks = self.rider_carry.merge(
@@ -130,7 +136,9 @@ class CameraPipeline:
                 before = self._frame(candidate.before.seq) or frame
                 after = self._frame(candidate.after.seq) or frame
                 head = candidate.measurements.get("signal_head")
-                signal = signal_states.get(head) if isinstance(head, str) else None
+                signal = (
+                    self._signal_at(head, candidate.offence_t) if isinstance(head, str) else None
+                )
                 if signal is not None:
                     # Which source gave the phase, and for how long it had shown, go
                     # with the rule's own measurements into the row and the manifest.
@@ -182,6 +190,16 @@ class CameraPipeline:
         self._recent.append(frame)
         while self._recent and frame.pts - self._recent[0].pts > _RECENT_FRAMES_S:
             self._recent.popleft()
+
+    def _signal_at(self, head: str, t: float) -> SignalState | None:
+        """The head's state covering stream time `t`: the latest one read whose phase
+        had begun by then (the current one unless the phase changed since; a reader
+        may date a phase back to before it confirmed it), else the latest one."""
+        for _, states in reversed(self._signal_history):
+            state = states.get(head)
+            if state is not None and state.since is not None and state.since <= t:
+                return state
+        return self._signal_history[-1][1].get(head) if self._signal_history else None
 
     def _frame(self, seq: int) -> Frame | None:
         for frame in reversed(self._recent):

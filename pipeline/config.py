@@ -169,6 +169,52 @@ class StopLine(StrictModel):
         return self
 
 
+Movement = Literal["straight", "left", "right", "u_turn"]
+"""Where a vehicle goes once over the stop line."""
+MOVEMENTS: tuple[Movement, ...] = ("straight", "left", "right", "u_turn")
+
+
+class MovementExit(StrictModel):
+    """Where one movement leaves the junction, as the image shows it."""
+
+    region: Polygon | None = Field(
+        default=None,
+        description="Image area a vehicle making this movement reaches (its box bottom), "
+        "e.g. the mouth of the road it turns into. Reaching it decides the movement.",
+    )
+    direction: tuple[Point, Point] | None = Field(
+        default=None,
+        description="Arrow [tail, head] in image pixels along which a vehicle making this "
+        "movement travels once past the line; the movement is decided when a vehicle's "
+        "heading settles on it (see the red_light rule's movement_* settings).",
+    )
+
+    @model_validator(mode="after")
+    def _region_or_direction(self) -> MovementExit:
+        if self.region is None and self.direction is None:
+            raise ValueError("a movement needs an exit region, an exit direction, or both")
+        if self.direction is not None and self.direction[0] == self.direction[1]:
+            raise ValueError("a movement's direction arrow has the same tail and head")
+        return self
+
+
+class Approach(StrictModel):
+    """The camera's approach: the movements it leads to and the turn-on-red sign."""
+
+    movements: dict[Movement, MovementExit] = Field(
+        default_factory=dict,
+        description="Movements from the approach (straight, left, right, u_turn), each with "
+        "its exit region and/or direction in the image. Empty: every crossing counts as "
+        "straight and is judged by the rule's head at once.",
+    )
+    right_turn_on_red: Literal["allowed", "after_stop", "banned"] = Field(
+        default="banned",
+        description="A right turn while the heads controlling it show red: banned (an "
+        "offence), allowed (signed free right turn), or after_stop (allowed once the "
+        "vehicle has stood still behind the line).",
+    )
+
+
 class SignalHead(StrictModel):
     id: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
@@ -206,6 +252,23 @@ class SignalHead(StrictModel):
         default_factory=list,
         description="Ids of the lanes this head controls; empty: every lane of the camera.",
     )
+    kind: Literal["ball", "arrow"] = Field(
+        default="ball",
+        description="ball: full-disc lamps; arrow: lamps shaped as an arrow (e.g. a green "
+        "right-turn arrow under a red ball), controlling only the movement it points.",
+    )
+    arrow: Movement | None = Field(
+        default=None,
+        description="kind arrow: the movement the arrow points (left, right, straight, u_turn).",
+    )
+    movements: list[Movement] = Field(
+        default_factory=list,
+        description="Movements of the approach this head controls; empty: every movement for "
+        "a ball, its own `arrow` for an arrow. Where an arrow and a ball both control a "
+        "movement, the arrow decides while it shows a phase (a green right arrow under a red "
+        "ball lets right turners go; a red left arrow beside a green ball stops left "
+        "turners), the ball while the arrow is dark.",
+    )
     lamps: dict[Literal["red", "amber", "green"], Point] = Field(
         default_factory=dict,
         description="Optional centres of the head's lamps in image pixels, e.g. {red: [560, 190], "
@@ -225,6 +288,25 @@ class SignalHead(StrictModel):
         if x2 <= x1 or y2 <= y1:
             raise ValueError("region must be x1, y1, x2, y2 with x2 > x1 and y2 > y1")
         return region
+
+    @model_validator(mode="after")
+    def _arrow_named(self) -> SignalHead:
+        if self.kind == "arrow" and self.arrow is None:
+            raise ValueError(
+                f"signal head {self.id!r}: kind arrow needs `arrow` (the movement it points)"
+            )
+        if self.kind == "ball" and self.arrow is not None:
+            raise ValueError(f"signal head {self.id!r}: `arrow` is only for kind arrow")
+        return self
+
+    @property
+    def controlled_movements(self) -> tuple[Movement, ...]:
+        """The movements this head controls (its `movements`, else the defaults)."""
+        if self.movements:
+            return tuple(self.movements)
+        if self.arrow is not None:
+            return (self.arrow,)
+        return MOVEMENTS
 
     @model_validator(mode="after")
     def _region_unless_controller(self) -> SignalHead:
@@ -290,6 +372,11 @@ class Lane(StrictModel):
     )
     restrictions: list[LaneRestriction] = Field(
         default_factory=list, description="Further bans, e.g. trucks 06:00-21:00."
+    )
+    movements: list[Movement] = Field(
+        default_factory=list,
+        description="Movements the lane's painted arrows allow over the stop line (straight, "
+        "left, right, u_turn); empty: every movement of the approach.",
     )
 
     @field_validator("directions")
@@ -383,6 +470,10 @@ class Scene(StrictModel):
         description="Limits per lane and class; the most specific entry wins (lane and class, "
         "then lane, then class, then one with neither).",
     )
+    approach: Approach = Field(
+        default_factory=Approach,
+        description="Movements from the approach and its turn-on-red sign (for red_light).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Scene:
@@ -405,9 +496,47 @@ class Scene(StrictModel):
             unknown = sorted(set(limit.lanes) - lane_ids)
             if unknown:
                 raise ValueError(f"speed limit names unknown lanes {unknown}")
+        self._movements_consistent()
         if self.image_size is not None:
             self._inside_image(*self.image_size)
         return self
+
+    def _movements_consistent(self) -> None:
+        """Heads, lanes and exits agree on the approach's movements."""
+        defined = set(self.approach.movements)
+        named = [
+            (f"signal head {head.id!r}", head.movements + ([head.arrow] if head.arrow else []))
+            for head in self.signal_heads
+        ] + [(f"lane {lane.id!r}", lane.movements) for lane in self.lanes]
+        if not defined:
+            for where, movements in named:
+                if any(m != "straight" for m in movements):
+                    raise ValueError(
+                        f"{where} names movements {sorted(set(movements))} but "
+                        "approach.movements defines no exits; give each movement an exit "
+                        "region or direction"
+                    )
+            return
+        for where, movements in named:
+            unknown = sorted(set(movements) - defined)
+            if unknown:
+                raise ValueError(
+                    f"{where} names movements {unknown} that approach.movements does not "
+                    f"define (it defines {sorted(defined)})"
+                )
+        controlled = {m for head in self.signal_heads for m in head.controlled_movements}
+        uncontrolled = sorted(defined - controlled)
+        if self.signal_heads and uncontrolled:
+            raise ValueError(
+                f"approach.movements {uncontrolled} are controlled by no signal head; add them "
+                "to a head's movements"
+            )
+        for head in self.signal_heads:
+            if head.kind == "arrow" and head.movements and head.arrow not in head.movements:
+                raise ValueError(
+                    f"signal head {head.id!r}: an arrow pointing {head.arrow} does not control "
+                    f"it (movements {head.movements})"
+                )
 
     def _inside_image(self, width: int, height: int) -> None:
         def check(where: str, points: list[Point] | tuple[Point, ...]) -> None:
@@ -429,6 +558,9 @@ class Scene(StrictModel):
             check(f"zone {zone.id!r} polygon", zone.polygon)
         for crosswalk in self.crosswalks:
             check(f"crosswalk {crosswalk.id!r} polygon", crosswalk.polygon)
+        for name, exit_ in self.approach.movements.items():
+            if exit_.region is not None:
+                check(f"approach.movements.{name} region", exit_.region)
         if self.calibration is not None:
             check("calibration image", self.calibration.image_points)
 
@@ -502,6 +634,55 @@ class RedLightRule(RuleBase):
         ge=0,
         description="Seconds a crossing seen while the head did not read red waits for a red "
         "whose onset the signal reader dates back to before the crossing.",
+    )
+    unknown_movement: Literal["flag", "hold"] = Field(
+        default="flag",
+        description="Where scene.approach.movements are configured: what a crossing whose "
+        "movement is still unknown when its track ends (or movement_max_wait_s passes) gets, "
+        "if the movements it might still make differ in their phase: flag (judged against "
+        "the red ball, as before movements existed) or hold (not reported). The evidence "
+        "says which. A crossing red for every movement its lane allows is flagged at once.",
+    )
+    movement_distance: float = Field(
+        default=1.0,
+        gt=0,
+        le=20,
+        description="How far past the line (in the crossing box's heights) a vehicle must "
+        "travel before its heading may decide its movement.",
+    )
+    movement_max_angle_deg: float = Field(
+        default=35.0,
+        gt=0,
+        lt=90,
+        description="How close (degrees) the heading over the last movement_heading_s must "
+        "lie to a movement's exit direction to decide it.",
+    )
+    movement_heading_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=5,
+        description="Seconds of the latest path whose direction is the vehicle's heading.",
+    )
+    movement_max_wait_s: float = Field(
+        default=3.0,
+        gt=0,
+        le=3.5,
+        description="Seconds after the crossing within which the movement must be known, "
+        "else unknown_movement decides (key frames of the crossing are kept about 5 s).",
+    )
+    movement_lost_s: float = Field(
+        default=0.7,
+        gt=0,
+        le=3,
+        description="A crossing track unseen this long has ended (left the picture or was "
+        "lost) for deciding its movement.",
+    )
+    stop_min_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description="right_turn_on_red after_stop: seconds the vehicle must have stood still "
+        "(box bottom within a tenth of its height) behind the line before crossing.",
     )
 
     @field_validator("front_offset")
@@ -933,6 +1114,11 @@ def _rule_scene_problem(rule: RuleConfig, scene: Scene) -> str | None:
         unknown = sorted(set(rule.exempt_lanes) - lanes)
         if unknown:
             return f"exempt_lanes names unknown lanes {unknown}"
+        movements = scene.approach.movements
+        if rule.signal_head is not None and movements:
+            head = next(h for h in scene.signal_heads if h.id == rule.signal_head)
+            if head.kind == "arrow":
+                return f"signal_head {head.id!r} is an arrow; name the approach's ball head"
     if isinstance(rule, WrongWayRule | RestrictedLaneRule):
         if not scene.lanes:
             return "needs scene.lanes"

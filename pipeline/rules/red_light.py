@@ -21,23 +21,41 @@ What is measured:
   to before it confirmed red: crossings seen while the head did not read red wait up to
   `signal_settle_s` for such a red, and the position at the onset is read from the
   track's sightings around that time.
+- **Per movement** (where `scene.approach.movements` are configured). A crossing whose
+  lane's movements all showed red is judged at once; otherwise the vehicle is followed
+  until its movement is known (an exit region reached, or its heading settled on an exit
+  direction past the line: see `pipeline.rules.movements`) and judged against the head
+  controlling that movement at the crossing (an arrow while it shows a phase, else the
+  ball). A right turn on red is no offence where `right_turn_on_red` is allowed, or
+  after_stop and the vehicle stood still behind the line first. A track that ends (or
+  waits `movement_max_wait_s`) with its movement unknown is flagged or held back by
+  `unknown_movement`, and the evidence says so. The finding is then emitted after the
+  crossing, but its offence time and key frames are the crossing's; the phase of every
+  head controlling a possible movement at the crossing is recorded.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pipeline.config import Lane, RedLightRule
+from pipeline.config import MOVEMENTS, Lane, Movement, RedLightRule
 from pipeline.geometry import DirectedLine, Point
 from pipeline.rules.base import FrameContext, ViolationCandidate
+from pipeline.rules.movements import (
+    MovementReader,
+    MovementSignal,
+    SignalSpells,
+    movement_signal,
+    stood_still_before,
+)
 from pipeline.scene import SceneGeometry, angle_between
 from pipeline.signal import Phase
 from pipeline.track_history import TrackPoint, TrackState
 
-RULE_VERSION = "2.0"
+RULE_VERSION = "2.1"
 KEY_FRAME_LEAD_S = 1.0
 """How long before the crossing the 'before' key frame is taken, when the track
 was seen then: a frame a second earlier shows the vehicle clearly behind the line
@@ -86,6 +104,18 @@ class _Crossing:
     front_offset_px: float
     at_line: Point
     """Where the front met the line."""
+    candidates: frozenset[Movement] = frozenset({"straight"})
+    """The movements its lane allows (straight alone without configured movements)."""
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """One movement's judgement at a crossing."""
+
+    signal: MovementSignal
+    offence: bool
+    why: str
+    """Why it is or is not an offence, for the evidence."""
 
 
 @dataclass
@@ -134,8 +164,22 @@ class RedLight:
         self._done: dict[int, float] = {}
         """Tracks judged (or never to be judged), with when they were last seen."""
         self._pending: list[_Crossing] = []
-        self._reds: list[list[float]] = []
-        """Red spells seen: [onset, last stream time read red]."""
+        self.heads = scene.signal_heads
+        self.exits = scene.approach.movements
+        """Movements and their exits; empty: every crossing is straight, judged by the
+        rule's head alone."""
+        self.defined: frozenset[Movement] = (
+            frozenset(self.exits) if self.exits else frozenset({"straight"})
+        )
+        self._spells = SignalSpells(
+            [h.id for h in self.heads] if self.exits else [self.signal_head]
+        )
+        self._movement_reader = MovementReader(
+            scene.approach,
+            distance=config.movement_distance,
+            max_angle_deg=config.movement_max_angle_deg,
+            heading_s=config.movement_heading_s,
+        )
         self._recent: list[_Fired] = []
 
     def check(self, ctx: FrameContext) -> list[ViolationCandidate]:
@@ -237,8 +281,21 @@ class RedLight:
             # Cross traffic, or a signed turn on red.
             return
         shift = self._front_shift(after, track.vehicle_class)[1]
+        allowed = self.defined
+        if self.exits and approach.lane is not None:
+            lane_movements = self.geometry.scene.lane(approach.lane).movements
+            allowed = frozenset(lane_movements) & self.defined or self.defined
         self._pending.append(
-            _Crossing(track, crossing_t, state.behind, after, approach, round(shift, 1), at_line)
+            _Crossing(
+                track,
+                crossing_t,
+                state.behind,
+                after,
+                approach,
+                round(shift, 1),
+                at_line,
+                allowed,
+            )
         )
 
     def _front(
@@ -333,23 +390,15 @@ class RedLight:
     # -- the signal's verdict ------------------------------------------------------
 
     def _note_signal(self, ctx: FrameContext) -> None:
-        signal = ctx.signals.get(self.signal_head)
-        if signal is None or signal.phase is not Phase.RED or signal.since is None:
-            return
-        if self._reds and self._reds[-1][0] == signal.since:
-            self._reds[-1][1] = ctx.t
-        else:
-            self._reds.append([signal.since, ctx.t])
-            del self._reds[:-8]
+        self._spells.note(ctx.signals, ctx.t)
 
     def _red_onset_at(self, t: float) -> float | None:
-        """The onset of the red spell that covers stream time `t`, if one was read."""
-        for since, until in reversed(self._reds):
-            if since <= t <= until:
-                return since
-        return None
+        """The onset of the rule head's red spell that covers stream time `t`, if read."""
+        return self._spells.red_onset(self.signal_head, t)
 
     def _judge(self, ctx: FrameContext) -> list[ViolationCandidate]:
+        if self.exits:
+            return self._judge_movements(ctx)
         found = []
         waiting = []
         signal = ctx.signals.get(self.signal_head)
@@ -379,6 +428,114 @@ class RedLight:
         self._pending = waiting
         return found
 
+    # -- judged per movement ---------------------------------------------------------
+
+    def _judge_movements(self, ctx: FrameContext) -> list[ViolationCandidate]:
+        """Judge each pending crossing once its movement (or its lane's) is known."""
+        found = []
+        waiting = []
+        for crossing in self._pending:
+            candidate, wait = self._judge_movement(crossing, ctx.t)
+            if candidate is not None:
+                found.append(candidate)
+            elif wait:
+                waiting.append(crossing)
+        self._pending = waiting
+        return found
+
+    def _judge_movement(
+        self, crossing: _Crossing, now: float
+    ) -> tuple[ViolationCandidate | None, bool]:
+        """The finding for one crossing, or None and whether to keep waiting."""
+        track = crossing.track
+        past = [p for p in track.points if p.t > crossing.t]
+        decided = self._movement_reader.read(
+            past, crossing.at_line, _height(crossing.after), crossing.candidates
+        )
+        possible = decided[0] if decided is not None else crossing.candidates
+        verdicts = {m: self._verdict(m, crossing) for m in _ordered(possible)}
+        offences = [m for m, v in verdicts.items() if v.offence]
+        settled = now - crossing.t > self.config.signal_settle_s
+        if not offences:
+            # Not red as read so far: a red read late may yet date back before it.
+            return None, not settled
+        if len(offences) == len(verdicts):
+            how = decided[1] if decided is not None else "lane"
+            return self._movement_candidate(crossing, verdicts, offences[0], how), False
+        ended = now - track.last.t > self.config.movement_lost_s
+        if not ended and now - crossing.t <= self.config.movement_max_wait_s:
+            return None, True
+        # Unknown (or split between heads) when the track ends: the policy decides.
+        if self.config.unknown_movement == "hold":
+            return None, False
+        judged = "straight" if "straight" in offences else offences[0]
+        return self._movement_candidate(crossing, verdicts, judged, "unknown_movement_flag"), False
+
+    def _verdict(self, movement: Movement, crossing: _Crossing) -> _Verdict:
+        signal = movement_signal(self.heads, movement, crossing.t, self._spells)
+        if signal.phase is not Phase.RED or signal.onset is None:
+            return _Verdict(signal, False, f"{signal.phase.value} at the crossing")
+        if crossing.t - signal.onset < self.config.amber_grace_s:
+            return _Verdict(signal, False, "within the amber grace")
+        if self._over_line_at(crossing, signal.onset):
+            return _Verdict(signal, False, "over the line at the red onset")
+        if movement == "right":
+            turn = self.geometry.scene.approach.right_turn_on_red
+            if turn == "allowed":
+                return _Verdict(signal, False, "right turn on red allowed")
+            if turn == "after_stop":
+                height = _height(crossing.before)
+                if stood_still_before(
+                    list(crossing.track.points), crossing.t, self.config.stop_min_s, 0.1 * height
+                ):
+                    return _Verdict(signal, False, "right turn on red after a stop")
+                return _Verdict(signal, True, "right turn on red without stopping first")
+        return _Verdict(signal, True, f"{movement} on red")
+
+    def _movement_candidate(
+        self,
+        crossing: _Crossing,
+        verdicts: dict[Movement, _Verdict],
+        movement: Movement,
+        how: str,
+    ) -> ViolationCandidate | None:
+        if self._same_vehicle_as_recent(crossing):
+            return None
+        verdict = verdicts[movement]
+        assert verdict.signal.onset is not None and verdict.signal.head is not None
+        candidate = self._candidate(crossing, verdict.signal.onset, head=verdict.signal.head)
+        known = how in ("exit_region", "heading")
+        heads = {
+            h.id
+            for h in self.heads
+            if any(m in h.controlled_movements for m in crossing.candidates | set(verdicts))
+        }
+        phases = {}
+        for head_id in sorted(heads):
+            spell = self._spells.phase_at(head_id, crossing.t)
+            phases[head_id] = {
+                "phase": spell.phase.value if spell is not None else Phase.UNKNOWN.value,
+                "since_stream_s": round(spell.since, 3) if spell is not None else None,
+            }
+        what = {
+            "exit_region": f"{movement} (reached its exit)",
+            "heading": f"{movement} (by its heading past the line)",
+            "lane": "any its lane allows, each on red",
+            "unknown_movement_flag": "unknown when its track ended; flagged by policy",
+        }[how]
+        explanation = candidate.explanation + f"; movement: {what}"
+        measurements = {
+            **candidate.measurements,
+            "movement": movement if known else None,
+            "movement_decided_by": how,
+            "movements_possible": _ordered(verdicts),
+            "movement_verdicts": {m: v.why for m, v in verdicts.items()},
+            "signal_phases_at_crossing": phases,
+        }
+        if how == "unknown_movement_flag":
+            measurements["unknown_movement_policy"] = self.config.unknown_movement
+        return replace(candidate, explanation=explanation, measurements=measurements)
+
     def _over_line_at(self, crossing: _Crossing, t: float) -> bool:
         """Whether the track's front was past the line at stream time `t`: the median of
         its front's distance at `t` (interpolated) and at its sightings within
@@ -400,7 +557,9 @@ class RedLight:
             distances.append(self._front(points[-1], cls, exact=True)[1])
         return float(np.median(distances)) >= 0
 
-    def _candidate(self, crossing: _Crossing, onset: float) -> ViolationCandidate:
+    def _candidate(
+        self, crossing: _Crossing, onset: float, *, head: str | None = None
+    ) -> ViolationCandidate:
         track, approach = crossing.track, crossing.approach
         box = crossing.after.box
         self._recent.append(
@@ -431,7 +590,7 @@ class RedLight:
                 f"{time_into_red:.1f} s after the signal turned red{came}"
             ),
             measurements={
-                "signal_head": self.signal_head,
+                "signal_head": head or self.signal_head,
                 "signal_phase": Phase.RED.value,
                 "time_into_red_s": round(time_into_red, 3),
                 "red_onset_stream_s": round(onset, 3),
@@ -480,6 +639,11 @@ class RedLight:
     def _forget(self, now: float) -> None:
         self._states = {k: s for k, s in self._states.items() if now - s.seen <= FORGET_S}
         self._done = {k: seen for k, seen in self._done.items() if now - seen <= FORGET_S}
+
+
+def _ordered(movements: frozenset[Movement] | dict[Movement, _Verdict]) -> list[Movement]:
+    """Movements in their canonical order (straight, left, right, u_turn)."""
+    return [m for m in MOVEMENTS if m in movements]
 
 
 def _height(point: TrackPoint) -> float:
