@@ -186,16 +186,24 @@ def start_worker(config: AppConfig, detector: Any) -> WorkerThread:
 
 
 def wait_online(
-    running: WorkerThread, camera_id: str, after_wall: float, timeout_s: float
+    running: WorkerThread,
+    camera_id: str,
+    after_wall: float,
+    timeout_s: float,
+    offline_seen: list[float] | None = None,
 ) -> float | None:
     """Seconds from `after_wall` (time.time()) until the camera is online with a frame
     decoded after that moment and the worker has analysed a frame of it since; None if
-    that does not happen within `timeout_s`."""
+    that does not happen within `timeout_s`. When the camera is seen offline on the
+    way, the seconds from `after_wall` to that are appended to `offline_seen`."""
     analysed = running.worker.stats.per_camera_frames.get(camera_id, 0)
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         stats = running.stats(camera_id)
         last = stats.last_frame_wall_time if stats is not None else None
+        offline = stats is not None and stats.state == SourceState.OFFLINE
+        if offline_seen is not None and not offline_seen and offline:
+            offline_seen.append(time.time() - after_wall)
         if (
             stats is not None
             and stats.state == SourceState.ONLINE

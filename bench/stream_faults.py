@@ -9,7 +9,7 @@ the configured detector reading all of them (2 s open/read timeouts). Then each
 camera, on its own thread, goes through its share of the faults, in turn:
 
 * kill: the server is killed (SIGKILL) and restarted on the same port 2 s later;
-* stall: the server is frozen with SIGSTOP for 3 s (past the read timeout), then SIGCONT;
+* stall: the server is frozen with SIGSTOP for 5 s (past the 2 s read timeout), then SIGCONT;
 * garbage: 4 KiB of random bytes on the socket between two RTP frames;
 * resolution: the server is restarted serving the clip at another resolution
   (640x360 <-> 480x272), as a camera whose settings were changed;
@@ -19,11 +19,12 @@ camera, on its own thread, goes through its share of the faults, in turn:
 
 For every fault it measures the recovery time: from the moment the stream is back
 (server ready, SIGCONT, bytes sent, jump, file restored) until the camera is online
-with a new frame that the worker has analysed. It reports worker crashes (an
-exception out of the worker or any thread), recovery times per kind (median,
-max, how many over 5 s or never), this process's resident memory and open file
-descriptors after warm-up and at the end. Exits 1 on a crash, a camera that did
-not come back, or a recovery over 5 s.
+with a new frame that the worker has analysed; where the camera went offline after
+that moment (garbage it notices by the read timeout), also from going offline.
+It reports worker crashes (an exception out of the worker or any thread),
+recovery times per kind (median, max, how many over 5 s or never), this
+process's resident memory and open file descriptors after warm-up and at the
+end. Exits 1 on a crash, a camera that did not come back, or a recovery over 5 s.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class Result:
     camera: str
     kind: str
     recovery_s: float | None
+    offline_after_s: float | None = None
     size: tuple[int, int] | None = None
 
 
@@ -76,7 +78,7 @@ def inject(camera: Camera, kind: str, rng: random.Random, state: dict[str, bool]
         camera.start()
     elif kind == "stall":
         camera.stall()
-        time.sleep(3.0)
+        time.sleep(5.0)
         camera.resume()
     elif kind == "garbage":
         camera.proxy.inject_garbage(rng.randbytes(4096))
@@ -108,13 +110,16 @@ def camera_faults(
     for kind in kinds:
         time.sleep(rng.uniform(0.5, 1.5))
         back = inject(camera, kind, rng, state)
-        recovery = wait_online(running, camera.id, back, GIVE_UP_S)
+        offline: list[float] = []
+        recovery = wait_online(running, camera.id, back, GIVE_UP_S, offline)
         stats = running.stats(camera.id)
         size = (stats.width, stats.height) if stats and stats.width and stats.height else None
-        results.append(Result(camera.id, kind, recovery, size))  # list.append is atomic
+        offline_after = offline[0] if offline else None
+        results.append(Result(camera.id, kind, recovery, offline_after, size))  # atomic append
         print(
             f"{camera.id:6} {kind:11} back in "
             + (f"{recovery:5.2f} s" if recovery is not None else "never")
+            + (f" (offline noticed after {offline_after:.2f} s)" if offline_after else "")
             + (f"  {size[0]}x{size[1]}" if size and kind == "resolution" else ""),
             flush=True,
         )
@@ -184,9 +189,22 @@ def main() -> int:
         failed |= bool(never or slow)
         median = f"{statistics.median(back):.2f}" if back else "-"
         worst = f"{max(back):.2f}" if back else "-"
+        # For faults the camera first has to notice (garbage, a stall that outlasts the
+        # read timeout), also from the moment it went offline to the next analysed frame.
+        noticed = [
+            r.recovery_s - r.offline_after_s
+            for r in results
+            if r.kind == kind and r.recovery_s is not None and r.offline_after_s is not None
+        ]
+        after_offline = (
+            f"; from going offline: median {statistics.median(noticed):.2f} s, "
+            f"max {max(noticed):.2f} s ({len(noticed)} went offline)"
+            if noticed
+            else ""
+        )
         print(
             f"  {kind:11} {len(times):3} faults  recovery median {median} s, max {worst} s, "
-            f"over {RECOVERY_LIMIT_S:.0f} s: {slow}, never: {never}"
+            f"over {RECOVERY_LIMIT_S:.0f} s: {slow}, never: {never}{after_offline}"
         )
     sizes = sorted({r.size for r in results if r.kind == "resolution" and r.size})
     print(f"  resolutions seen after a change: {sizes}")
