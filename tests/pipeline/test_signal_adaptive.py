@@ -287,3 +287,42 @@ def test_reading_a_head_is_cheap() -> None:
     for _ in range(50):
         reader.read(image)
     assert (time.perf_counter() - started) / 50 < 0.005
+
+
+@pytest.mark.parametrize("exposure", [NORMAL, OVER], ids=lambda e: e.name)
+def test_pale_pole_inside_a_loose_region_is_not_a_lamp(exposure: Exposure) -> None:
+    """A region drawn loosely round a head on a pale pole: the pole's bright strip
+    touches the lamps' glow, yet the lamps keep their own round, coloured blobs."""
+    rng = np.random.default_rng(8)
+    tracker: SignalTracker | None = None
+    samples, spans, t0 = [], [], 0.0
+    for phase, duration in CYCLE:
+        spans.append(LabelledSpan("h", phase.value, t0, t0 + duration))
+        t0 += duration
+    for index in range(int(round(t0 * FPS))):
+        t = index / FPS
+        span = next(s for s in spans if s.t_start <= t < s.t_end)
+        image, (x1, y1, x2, y2) = draw_head((16, 40), Phase(span.state), exposure, rng=rng)
+        image = image.copy()
+        image[int(y1) - 6 : int(y2) + 6, int(x2) - 1 : int(x2) + 4] = (225, 230, 232)
+        tracker = tracker or SignalTracker((x1 - 3, y1 - 5, x2 + 5, y2 + 5))
+        samples.append((t, tracker.update(image, t)))
+    assert [phase for phase, _ in onsets(samples)] == [Phase(s.state) for s in spans]
+    assert agreement(samples, spans).share >= 0.98
+
+
+def test_given_layout_ignores_light_at_a_lamps_edge() -> None:
+    """Bright warm spots just under the unlit lamps (a reddish gantry in the sun),
+    within half a lamp pitch of them but not on them: with the layout given they
+    are no lamps, and the lit green reads."""
+    rng = np.random.default_rng(9)
+    image, region = draw_head((60, 20), Phase.GREEN, NORMAL, rng=rng)
+    image = image.copy()
+    for x in (30, 50):
+        cv2.circle(image, (x, 38), 3, (60, 90, 230), -1)
+    cy = 0.5 * (region[1] + region[3])
+    lamps = {Phase.RED: (30.0, cy), Phase.AMBER: (50.0, cy), Phase.GREEN: (70.0, cy)}
+    reader = HeadReader(region, lamps)
+    readings = [reader.read(image) for _ in range(3)]
+    assert all(r.phase is Phase.GREEN for r in readings)
+    assert [colour for colour, _ in readings[-1].lit] == [Phase.GREEN]
