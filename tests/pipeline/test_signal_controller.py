@@ -84,7 +84,9 @@ def _config(database_url: str, kafka: str | None = None) -> AppConfig:
 
 def _controller(factory: sessionmaker[Session]) -> str:
     with factory.begin() as db:
-        return add_token(db, "controller-1", "signal-controller").token
+        return add_token(
+            db, "controller-1", "signal-controller", cameras=[CAMERA_ID], controller_id="ctl-1"
+        ).token
 
 
 def _post_red(http: httpx.Client, token: str, sequence: int) -> dict[str, Any]:
