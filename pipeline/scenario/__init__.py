@@ -25,6 +25,7 @@ from pipeline.scenario import (
     restricted_lane,
     speeding,
     stop_line,
+    turns,
     wrong_way,
 )
 from pipeline.scenario.output import (
@@ -48,6 +49,9 @@ _BUILDERS: dict[str, Callable[[int], Script]] = {
     "restricted_lane": restricted_lane.build,
     "stop_line": stop_line.build,
     "wrong_way": wrong_way.build,
+    "red_light_right_arrow": turns.build_right_arrow,
+    "red_light_left_arrow": turns.build_left_arrow,
+    "red_light_u_turn": turns.build_u_turn,
 }
 
 SCENARIOS: tuple[str, ...] = tuple(_BUILDERS)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.scenario.arrow_heads import ArrowHead, paint_arrow_head
 from pipeline.scenario.layout import Box, Layout
 from pipeline.scenario.motion import Motion, Swerve
 from pipeline.scenario.painter import (
@@ -135,6 +136,8 @@ class Script:
         offences: What the truth file lists; empty means the red-light crossings.
         recorded_at: Wall-clock time the first frame shows (written to the config's
             `source.recorded_at`), for scenes whose rules depend on the time of day.
+        arrow_heads: Turn-arrow heads painted beside the ball head (their config
+            entries go in `scene`).
     """
 
     name: str
@@ -148,6 +151,7 @@ class Script:
     scene: dict[str, Any] = field(default_factory=dict)
     offences: tuple[Offence, ...] = ()
     recorded_at: datetime | None = None
+    arrow_heads: tuple[ArrowHead, ...] = ()
 
     @property
     def n_frames(self) -> int:
@@ -207,6 +211,8 @@ class Script:
             frame = street.copy()
             phase = self.plan.phase_at(t)
             paint_signal(frame, layout, phase)
+            for head in self.arrow_heads:
+                paint_arrow_head(frame, head, head.lit_at(t, self.plan))
             boxes: list[tuple[Vehicle, Box, bool]] = []
             for vehicle in order:
                 sprite = scaled[vehicle.id]

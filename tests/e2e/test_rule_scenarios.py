@@ -2,7 +2,8 @@
 reader and rule find each staged offence and none of the look-alikes (precision and
 recall at least 0.9), through `trafficcam eval`.
 
-red_light has its own, wider end-to-end test (RTSP, Kafka, review) in test_red_light.py.
+red_light has its own, wider end-to-end test (RTSP, Kafka, review) in test_red_light.py;
+its scenarios judged per movement (turn arrows, U-turns) are here, named after their rule.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pipeline.evaluate import load_truth
 from pipeline.scenario import generate
 from tests.e2e.eval_cli import eval_report
 
-# scenario (= rule type), offences staged, frames in the video
+# scenario (= rule type unless in RULE_OF), offences staged, frames in the video
 SCENES = [
     ("stop_line", 3, 450),
     ("wrong_way", 4, 450),
@@ -22,14 +23,23 @@ SCENES = [
     ("no_stopping", 3, 450),
     ("no_parking", 3, 450),
     ("overloaded_motorbike", 3, 420),
+    ("red_light_right_arrow", 2, 300),
+    ("red_light_left_arrow", 2, 300),
+    ("red_light_u_turn", 2, 300),
 ]
+RULE_OF = {
+    "red_light_right_arrow": "red_light",
+    "red_light_left_arrow": "red_light",
+    "red_light_u_turn": "red_light",
+}
 
 
-@pytest.mark.parametrize(("rule", "offences", "frames"), SCENES, ids=[s[0] for s in SCENES])
+@pytest.mark.parametrize(("scenario", "offences", "frames"), SCENES, ids=[s[0] for s in SCENES])
 def test_eval_finds_the_staged_offences_and_no_look_alike(
-    rule: str, offences: int, frames: int, tmp_path_factory: pytest.TempPathFactory
+    scenario: str, offences: int, frames: int, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    files = generate(rule, tmp_path_factory.mktemp(rule), write_boxes=False)
+    rule = RULE_OF.get(scenario, scenario)
+    files = generate(scenario, tmp_path_factory.mktemp(scenario), write_boxes=False)
     report = eval_report(files)
     scores = report["rules"][rule]
     assert scores["tp"] + scores["fn"] == len(load_truth(files.truth).violations) == offences
