@@ -523,7 +523,9 @@ class RedLight:
             "lane": "any its lane allows, each on red",
             "unknown_movement_flag": "unknown when its track ended; flagged by policy",
         }[how]
-        explanation = candidate.explanation + f"; movement: {what}"
+        explanation = (
+            candidate.explanation + f"; movement: {what}; head {verdict.signal.head} showed red"
+        )
         measurements = {
             **candidate.measurements,
             "movement": movement if known else None,
