@@ -133,42 +133,52 @@ class CameraPipeline:
         findings = []
         for rule in self.rules:
             for candidate in rule.check(ctx):
-                before = self._frame(candidate.before.seq) or frame
-                after = self._frame(candidate.after.seq) or frame
-                head = candidate.measurements.get("signal_head")
-                signal = (
-                    self._signal_at(head, candidate.offence_t) if isinstance(head, str) else None
-                )
-                if signal is not None:
-                    # Which source gave the phase, and for how long it had shown, go
-                    # with the rule's own measurements into the row and the manifest.
-                    candidate = replace(
-                        candidate,
-                        measurements={
-                            **candidate.measurements,
-                            **signal_measurements(signal, candidate.offence_t),
-                        },
-                    )
-                findings.append(
-                    Finding(
-                        camera=self.camera,
-                        candidate=candidate,
-                        before_frame=before,
-                        after_frame=after,
-                        signal=signal,
-                        plate_crops=(
-                            self.plate_crops.claim(candidate.track_id, frame.pts)
-                            if self.plate_crops is not None
-                            else None
-                        ),
-                    )
-                )
+                findings.append(self._finding(candidate, frame))
         return findings
 
-    def close(self) -> None:
-        """The camera's frames have ended: close every open plate-crop collection."""
+    def _finding(self, candidate: ViolationCandidate, frame: Frame) -> Finding:
+        """A rule's candidate with its key frames and signal state; `frame` is the
+        current one (the key frames' stand-in should they be gone)."""
+        before = self._frame(candidate.before.seq) or frame
+        after = self._frame(candidate.after.seq) or frame
+        head = candidate.measurements.get("signal_head")
+        signal = self._signal_at(head, candidate.offence_t) if isinstance(head, str) else None
+        if signal is not None:
+            # Which source gave the phase, and for how long it had shown, go
+            # with the rule's own measurements into the row and the manifest.
+            candidate = replace(
+                candidate,
+                measurements={
+                    **candidate.measurements,
+                    **signal_measurements(signal, candidate.offence_t),
+                },
+            )
+        return Finding(
+            camera=self.camera,
+            candidate=candidate,
+            before_frame=before,
+            after_frame=after,
+            signal=signal,
+            plate_crops=(
+                self.plate_crops.claim(candidate.track_id, frame.pts)
+                if self.plate_crops is not None
+                else None
+            ),
+        )
+
+    def close(self) -> list[Finding]:
+        """The camera's frames have ended: rules that hold judgements back until more is
+        seen (red_light waiting for a movement) decide them now, and every open
+        plate-crop collection closes. Returns the findings so decided."""
+        findings: list[Finding] = []
+        if self._recent:
+            for rule in self.rules:
+                finish = getattr(rule, "finish", None)
+                if finish is not None:
+                    findings.extend(self._finding(c, self._recent[-1]) for c in finish())
         if self.plate_crops is not None:
             self.plate_crops.close_all()
+        return findings
 
     def _begin_from_riders(self) -> None:
         """Motorbike tracks the rider links just gave an id begin with the bike's earlier

@@ -201,7 +201,18 @@ class Worker:
             for source in self.sources.values():
                 source.stop()
             for pipeline in self.pipelines.values():
-                pipeline.close()  # plate reads waiting on crops go ahead with what they have
+                # Plate reads waiting on crops go ahead with what they have; findings held
+                # back for more frames are decided (without a clip: the stream is over).
+                for finding in pipeline.close():
+                    self.stats.findings += 1
+                    try:
+                        self.sink.handle(finding)
+                    except Exception:
+                        log.exception(
+                            "camera %s: could not record a %s violation",
+                            finding.camera.id,
+                            finding.candidate.rule_type,
+                        )
             if self.signal_feed is not None:
                 self.signal_feed.stop()
             if self.health is not None:

@@ -181,8 +181,10 @@ class RedLight:
             heading_s=config.movement_heading_s,
         )
         self._recent: list[_Fired] = []
+        self._last_t: float | None = None
 
     def check(self, ctx: FrameContext) -> list[ViolationCandidate]:
+        self._last_t = ctx.t
         self._note_signal(ctx)
         for track in ctx.tracks:
             if track.track_id in self._done:
@@ -426,6 +428,22 @@ class RedLight:
                 continue  # a tracker id switch at the line would flag one vehicle twice
             found.append(self._candidate(crossing, onset))
         self._pending = waiting
+        return found
+
+    def finish(self) -> list[ViolationCandidate]:
+        """The stream has ended: crossings still waiting for their movement are decided
+        as if their tracks had ended (`unknown_movement`); those waiting for a late red
+        are dropped."""
+        if self._last_t is None or not self.exits:
+            self._pending = []
+            return []
+        end = self._last_t + self.config.movement_lost_s + self.config.movement_max_wait_s
+        found = []
+        for crossing in self._pending:
+            candidate, _ = self._judge_movement(crossing, end)
+            if candidate is not None:
+                found.append(candidate)
+        self._pending = []
         return found
 
     # -- judged per movement ---------------------------------------------------------

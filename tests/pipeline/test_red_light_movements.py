@@ -278,3 +278,17 @@ def test_validation_names_what_is_missing_or_contradictory() -> None:
     Scene(
         stop_line=LINE, signal_heads=[BALL.model_copy(update={"lanes": ["approach"]})], lanes=[LANE]
     )
+
+
+def test_the_stream_ending_before_the_movement_is_known_follows_the_policy() -> None:
+    short = approach_up(900) + [(902.0, 395.0), (904.0, 388.0), (906.0, 381.0)]
+    signals = {"ball": RED, "right_arrow": GREEN}
+    rule = rule_for(scene())
+    assert drive(rule, {1: short}, signals, extra_frames=0) == []
+    found = rule.finish()
+    assert len(found) == 1
+    assert found[0].measurements["movement_decided_by"] == "unknown_movement_flag"
+    assert found[0].offence_t == pytest.approx(1.0, abs=0.06)
+    held = rule_for(scene(), unknown_movement="hold")
+    assert drive(held, {1: short}, signals, extra_frames=0) == []
+    assert held.finish() == []
