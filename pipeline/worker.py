@@ -142,7 +142,18 @@ class Worker:
         self.input_sizes = {c.id: c.detector_input_size for c in config.cameras}
         # Each camera's frames are cut to its detection region (and tiles) inside the
         # same batched call; boxes come back in frame pixels.
-        self.regions = CameraRegions(config.cameras)
+        detector_settings = config.detector
+        self.regions = CameraRegions(
+            config.cameras,
+            input_size_range=(
+                (
+                    detector_settings.input_size,
+                    max(detector_settings.input_size, detector_settings.auto_input_size_max),
+                )
+                if detector_settings.auto_input_size_max is not None
+                else None
+            ),
+        )
         self.report_every_s = report_every_s
         self.health = health
         self.pipelines = {

@@ -283,3 +283,50 @@ def test_frames_of_cameras_without_a_region_pass_through_unchanged(
     got = regions.detect(detector, [frame, frame], ["cam-1", "unknown"], [None, None])
     direct = detector.detect([frame])[0]
     assert got[0] == direct and got[1] == direct
+
+
+# ------------------------------------------------------------------ input size
+
+
+class SizeRecorder:
+    """The real detector, noting the input size each frame was given."""
+
+    def __init__(self, detector: DarknetDetector) -> None:
+        self.detector = detector
+        self.name, self.model_sha256 = detector.name, detector.model_sha256
+        self.sizes: list[int | None] = []
+
+    def detect(self, frames: Any, input_sizes: Any = None) -> list[Detections]:
+        self.sizes += list(input_sizes)
+        return self.detector.detect(frames, input_sizes)
+
+
+@pytest.mark.parametrize(
+    ("frame_size", "own_size", "given"),
+    [
+        ((1600, 720), None, 608),  # a far gantry view: half its width is 800, capped
+        ((900, 480), None, 480),  # half of 900 rounded up to a multiple of 32
+        ((640, 480), None, 416),  # never below the detector's input size
+        ((1600, 720), 416, 416),  # a camera's own setting wins
+    ],
+)
+def test_a_camera_without_its_own_input_size_gets_one_for_its_width(
+    detector: DarknetDetector, frame_size: tuple[int, int], own_size: int | None, given: int
+) -> None:
+    width, height = frame_size
+    cam = camera(None, "full")
+    recorder = SizeRecorder(detector)
+    regions = CameraRegions([cam], input_size_range=(416, 608))
+    frame = np.full((height, width, 3), 90, dtype=np.uint8)
+    regions.detect(recorder, [frame], [cam.id], [own_size])
+    assert recorder.sizes == [given]
+
+
+def test_without_a_size_range_frames_keep_the_detectors_default(
+    detector: DarknetDetector,
+) -> None:
+    cam = camera(None, "full")
+    recorder = SizeRecorder(detector)
+    frame = np.full((720, 1600, 3), 90, dtype=np.uint8)
+    CameraRegions([cam]).detect(recorder, [frame], [cam.id], [None])
+    assert recorder.sizes == [None]

@@ -24,7 +24,7 @@ def test_defaults_pick_the_fastest_darknet_runtime() -> None:
     assert (settings.backend, settings.runtime, settings.model) == (
         "darknet",
         "auto",
-        "yolov3-tiny",
+        "yolov4-tiny",
     )
     detector = build_detector(config())
     assert detector.runtime in ("openvino", "onnxruntime")
