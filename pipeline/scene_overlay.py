@@ -47,6 +47,7 @@ _DETECTION_COLOUR: BGR = (255, 128, 0)
 _TILE_COLOUR: BGR = (200, 160, 120)
 _CALIBRATION_COLOUR: BGR = (200, 200, 255)
 _WARNING_COLOUR: BGR = (0, 80, 255)
+_EXIT_COLOUR: BGR = (203, 192, 255)
 PHASE_COLOURS: dict[Phase, BGR] = {
     Phase.RED: (0, 0, 230),
     Phase.AMBER: (0, 170, 255),
@@ -137,6 +138,15 @@ def draw_overview(
         for tail, tip in lane.directions:
             _arrow(out, tail, tip, _DIRECTION_COLOUR, style.thick, tip=0.12)
         _label(out, f"lane {lane.id}", _centroid(lane.polygon), _LANE_COLOUR, style)
+    # Movements' exits dashed, so they read apart from lanes and zones.
+    for movement, exit_ in scene.approach.movements.items():
+        if exit_.region is not None:
+            _polygon(out, exit_.region, _EXIT_COLOUR, style.thin, dashed=True)
+            _label(out, f"exit {movement}", _centroid(exit_.region), _EXIT_COLOUR, style)
+        if exit_.direction is not None:
+            tail, tip = exit_.direction
+            _arrow(out, tail, tip, _EXIT_COLOUR, style.thin, tip=0.12)
+            _label(out, movement, tip, _EXIT_COLOUR, style)
     _draw_detection_boxes(out, detection, style)
     if scene.calibration is not None:
         for index, point in enumerate(scene.calibration.image_points):
@@ -196,7 +206,10 @@ def _draw_head(
         cv2.circle(out, _px(centre), radius + 1, _lamp_colour(name), 1, cv2.LINE_AA)
     # Left of the box, level with its top: above it the label would sit under the
     # header band whenever the head is high in the frame (it often is).
-    _label(out, f"head {head.id}", (x1 - 4, y1 + style.marker), _HEAD_COLOUR, style, anchor="right")
+    name = f"head {head.id}"
+    if head.kind == "arrow" or head.movements:
+        name += f" ({', '.join(head.controlled_movements)})"
+    _label(out, name, (x1 - 4, y1 + style.marker), _HEAD_COLOUR, style, anchor="right")
 
 
 def _draw_detection_boxes(out: np.ndarray, boxes: Sequence[tuple[str, Box]], style: _Style) -> None:
