@@ -654,14 +654,16 @@ class RedLightRule(RuleBase):
         default=35.0,
         gt=0,
         lt=90,
-        description="How close (degrees) the heading over the last movement_heading_s must "
-        "lie to a movement's exit direction to decide it.",
+        description="How close (degrees) the settled heading must lie to a movement's exit "
+        "direction to decide it.",
     )
     movement_heading_s: float = Field(
         default=0.5,
         gt=0,
         le=5,
-        description="Seconds of the latest path whose direction is the vehicle's heading.",
+        description="Seconds of path whose direction is the vehicle's heading; the heading "
+        "has settled when the latest stretch this long and the one before it point to the "
+        "same exit direction.",
     )
     movement_max_wait_s: float = Field(
         default=3.0,

@@ -5,8 +5,9 @@ governs it at a given moment.
 (`scene.approach.movements`):
 - **Where is it going?** `MovementReader.read` narrows the movements from the track's
   sightings past the line: reaching an exit region decides at once; otherwise, once
-  the vehicle has travelled far enough beyond the line, its heading over the latest
-  stretch decides when it lies close to one movement's exit direction.
+  the vehicle has travelled far enough beyond the line, its heading decides when it has
+  settled: the latest `heading_s` of its path and the `heading_s` before it both lie
+  closest to (and within the angle of) the same exit direction.
 - **What did its signal show?** `SignalSpells` keeps each head's recent phase spells
   (dated from the phase's `since`, so a red the reader confirms late still covers a
   crossing just after its onset); `movement_signal` answers for one movement: an
@@ -179,10 +180,23 @@ class MovementReader:
             self.distance * height
         ):
             return None
-        recent = [p for p in points if last.t - p.t <= self.heading_s]
-        start = recent[0] if len(recent) >= 2 else points[0]
-        heading = (last.anchor[0] - start.anchor[0], last.anchor[1] - start.anchor[1])
-        if math.hypot(*heading) < max(3.0, 0.1 * height):
+        if last.t - points[0].t < 2 * self.heading_s:
+            return None
+        # Settled: the latest stretch and the one before it point the same way (a turn
+        # in progress turns between them).
+        mid = min(points, key=lambda p: abs(last.t - self.heading_s - p.t))
+        start = min(points, key=lambda p: abs(last.t - 2 * self.heading_s - p.t))
+        earlier = self._nearest_exit(start, mid, height)
+        latest = self._nearest_exit(mid, last, height)
+        if latest is None or latest != earlier:
+            return None
+        return frozenset({latest}), "heading"
+
+    def _nearest_exit(self, start: TrackPoint, end: TrackPoint, height: float) -> Movement | None:
+        """The movement whose exit direction lies nearest the path from `start` to `end`,
+        within `max_angle_deg`; None when none does or the path is too short."""
+        heading = (end.anchor[0] - start.anchor[0], end.anchor[1] - start.anchor[1])
+        if math.hypot(*heading) < max(3.0, 0.05 * height):
             return None
         best: tuple[float, Movement] | None = None
         for movement, exit_ in self.exits.items():
@@ -192,9 +206,7 @@ class MovementReader:
             off = angle_between(heading, (hx - tx, hy - ty))
             if off <= self.max_angle_deg and (best is None or off < best[0]):
                 best = (off, movement)
-        if best is None:
-            return None
-        return frozenset({best[1]}), "heading"
+        return None if best is None else best[1]
 
 
 def stood_still_before(

@@ -137,6 +137,9 @@ U_TURN = approach_up(400) + [
     (298.0, 500.0),
     (296.0, 550.0),
     (295.0, 600.0),
+    (294.0, 650.0),
+    (293.0, 700.0),
+    (292.0, 750.0),
 ]
 
 
@@ -158,6 +161,14 @@ def test_green_right_arrow_under_a_red_ball_lets_right_turners_go_and_flags_stra
     assert emitted > finding.offence_t + 0.2
     assert finding.after.t == pytest.approx(1.0, abs=0.11)
     assert finding.before.t < finding.offence_t
+
+
+def test_a_turner_heading_straight_on_at_first_is_not_judged_straight_mid_turn() -> None:
+    # Up 100 px past the line (more than a box height), then a bend right into the exit.
+    late = approach_up(900) + [(900.0, float(y)) for y in range(395, 290, -21)]
+    late += [(915.0, 285.0), (940.0, 282.0), (970.0, 280.0), (1010.0, 280.0), (1050.0, 280.0)]
+    rule = rule_for(scene())
+    assert drive(rule, {1: late}, {"ball": RED, "right_arrow": GREEN}) == []
 
 
 def test_a_right_turn_under_a_red_ball_is_flagged_once_the_arrow_is_dark() -> None:
