@@ -44,12 +44,13 @@ class Head:
     id: str
     region: tuple[float, float, float, float]
     lamps: dict[Phase, Point]
+    arrow: bool = False
 
 
 def heads_from_config(path: Path) -> list[Head]:
     camera = load_config(path).cameras[0]
     return [
-        Head(h.id, h.region, {Phase(c): at for c, at in h.lamps.items()})
+        Head(h.id, h.region, {Phase(c): at for c, at in h.lamps.items()}, h.kind == "arrow")
         for h in camera.scene.signal_heads
         if h.region is not None
     ]
@@ -58,7 +59,12 @@ def heads_from_config(path: Path) -> list[Head]:
 def heads_from_labels(path: Path) -> list[Head]:
     scene = (yaml.safe_load(path.read_text()) or {}).get("scene") or {}
     return [
-        Head(str(h["id"]), tuple(float(v) for v in h["bbox"]), {})  # type: ignore[arg-type]
+        Head(
+            str(h["id"]),
+            tuple(float(v) for v in h["bbox"]),  # type: ignore[arg-type]
+            {},
+            "arrow" in str(h["id"]),
+        )
         for h in scene.get("signal_heads") or []
         if "bbox" in h
     ]
@@ -87,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if not heads:
         print(f"{args.config or args.labels}: no signal head with a region")
         return 1
-    trackers = {h.id: SignalTracker(h.region, lamps=h.lamps or None) for h in heads}
+    trackers = {h.id: SignalTracker(h.region, lamps=h.lamps or None, arrow=h.arrow) for h in heads}
     read = {
         h.id: trackers[h.id].update if args.reader == "adaptive" else _one_frame(h, trackers[h.id])
         for h in heads

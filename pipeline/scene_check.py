@@ -414,7 +414,9 @@ class _HeadReader:
         assert head.region is not None
         self.head = head
         self.tracker = SignalTracker(
-            head.region, lamps={Phase(colour): at for colour, at in head.lamps.items()}
+            head.region,
+            lamps={Phase(colour): at for colour, at in head.lamps.items()},
+            arrow=head.kind == "arrow",
         )
         self.changes: list[tuple[float, Phase]] = []
         self.samples: list[StripSample] = []

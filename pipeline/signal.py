@@ -248,10 +248,13 @@ class SignalTracker:
         confirm_frames: int = 2,
         hold_s: float = 2.0,
         lamps: Mapping[Phase, Point] | None = None,
+        arrow: bool = False,
     ) -> None:
+        """`arrow`: the head is a turn arrow (SignalHead kind arrow), read as one
+        (see `HeadReader`): green while lit, unknown while dark."""
         self.region = region
         self.lamps = dict(lamps) if lamps else None
-        self.reader = HeadReader(region, self.lamps)
+        self.reader = HeadReader(region, self.lamps, arrow=arrow)
         self.last_reading: HeadReading | None = None
         """The raw reading of the last frame given to `update` (before smoothing)."""
         self.confirm_frames = confirm_frames

@@ -395,7 +395,9 @@ class HeadSignal:
         self.feed = feed if head.source != "image" else None
         self.image = (
             SignalTracker(
-                head.region, lamps={Phase(colour): at for colour, at in head.lamps.items()}
+                head.region,
+                lamps={Phase(colour): at for colour, at in head.lamps.items()},
+                arrow=head.kind == "arrow",
             )
             if head.region is not None and head.source != "controller"
             else None

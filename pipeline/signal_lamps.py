@@ -23,6 +23,13 @@ across. So this reader judges a frame relative to the head itself:
   from the first frame reads red from the first frame.
 - Several lamps lit at once (a red ball with a green arrow under it, red and
   amber overlapping at a change) read as the most restrictive: red, then amber.
+  A turn arrow configured as a head of its own (`kind: arrow`) is read on its own
+  (`HeadReader(..., arrow=True)`), so the ball keeps its red while the arrow
+  beside it reads green.
+- An arrow lamp is no disc: its lit LEDs are a bar with a head, often blown out
+  to white with its colour only in the dim glow of the lens around it. In arrow
+  mode any compact blob at the lamp may be it, and its colour is taken from the
+  saturated, clearly coloured pixels around it whatever their brightness.
 - Dark frames (no lamp lit) read unknown, never green.
 
 The reader also learns how bright the head's lamps are when lit: a blob far
@@ -104,6 +111,10 @@ _GIVEN_REACH_SHARE = 0.3
 _MIN_GIVEN_REACH = 2.0
 # Sightings a learned slot needs before it counts in the layout.
 _MIN_SIGHTINGS = 3
+# An arrow lamp's glow: saturated pixels carrying at least this chroma, however
+# dim (a lit teal lens at V 100 and S 120 carries about 47, through JPEG at a
+# 16 px head about 25).
+_ARROW_GLOW_CHROMA = 20
 
 
 @dataclass(frozen=True)
@@ -183,16 +194,20 @@ def _is_round(component: np.ndarray, area: int) -> bool:
     return area >= _MIN_SOLIDITY * hull_area
 
 
-def find_spots(patch: np.ndarray, *, min_contrast: float = _MIN_CONTRAST) -> list[Spot]:
+def find_spots(
+    patch: np.ndarray, *, min_contrast: float = _MIN_CONTRAST, arrow: bool = False
+) -> list[Spot]:
     """The lit, coloured blobs of a head's image, brightest first.
 
     Args:
         patch: BGR pixels of the head's region (already cropped and scaled).
         min_contrast: Least brightness above the head's dark level for a lit lamp.
+        arrow: The head is an arrow lamp: blobs of any shape pass as round, and
+            their colour may lie in a dim glow around a blown-out core.
     """
     if patch.shape[0] < 2 or patch.shape[1] < 2:
         return []
-    frame = _SpotFrame(patch)
+    frame = _SpotFrame(patch, arrow=arrow)
     if frame.contrast < min_contrast:
         return []
     # Candidates: everything clearly above the dark level. Each is then cut at
@@ -219,7 +234,8 @@ def find_spots(patch: np.ndarray, *, min_contrast: float = _MIN_CONTRAST) -> lis
 class _SpotFrame:
     """One patch's brightness and colour planes, for judging its blobs."""
 
-    def __init__(self, patch: np.ndarray) -> None:
+    def __init__(self, patch: np.ndarray, *, arrow: bool = False) -> None:
+        self.arrow = arrow
         hsv = cv2.cvtColor(patch, cv2.COLOR_BGR2HSV)
         self.hue, self.sat = hsv[..., 0], hsv[..., 1]
         self.value = hsv[..., 2].astype(np.float32)
@@ -231,15 +247,29 @@ class _SpotFrame:
         # rim and the white core it encloses, not a patch of white sky or a
         # pale pole in the region, which would make a dim lamp look unlit.
         coloured = (self.sat >= _COLOUR_SATURATION) & (self.smooth >= self.dark + _MIN_CONTRAST)
+        if arrow:
+            # An arrow's lens glows dimly beside its white LEDs (see below).
+            chroma = patch.max(axis=2).astype(np.int16) - patch.min(axis=2)
+            coloured |= (self.sat >= _COLOUR_SATURATION) & (chroma >= _ARROW_GLOW_CHROMA)
         near = cv2.dilate(coloured.astype(np.uint8), _NEAR_KERNEL).astype(bool)
         self.contrast = float(self.smooth[near].max()) - self.dark if near.any() else 0.0
         self.glow = (self.sat >= _COLOUR_SATURATION) & (
             self.smooth >= self.dark + _GLOW_SHARE * self.contrast
         )
-        self.weight = self.value * self.glow
         # Chroma (max - min channel): how much colour a pixel carries in absolute
         # terms; a dark tinted lens has high saturation but little chroma.
         self.chroma = patch.max(axis=2).astype(np.int16) - patch.min(axis=2)
+        if arrow:
+            # A lit arrow blows out to white and lights its lens only dimly:
+            # measured on a phone capture, a white arrow (V 255, S < 40) in a
+            # teal glow of V 90-120 against a dark level of 83, far below the
+            # share of the contrast a ball's glow reaches. Clearly coloured
+            # pixels count whatever their brightness (grey sky and housing carry
+            # little chroma).
+            self.glow = self.glow | (
+                (self.sat >= _COLOUR_SATURATION) & (self.chroma >= _ARROW_GLOW_CHROMA)
+            )
+        self.weight = self.value * self.glow
 
     def blobs(self, mask: np.ndarray, origin: tuple[int, int], *, split: bool) -> list[Spot]:
         """The spots of a binary `mask` placed at `origin` (x, y) in the patch.
@@ -294,7 +324,8 @@ class _SpotFrame:
         if area <= 0:
             return None
         radius = float(np.sqrt(area / np.pi))
-        reach = max(1, int(round(0.6 * radius)))
+        # An arrow's glow lies across its thin bars: look a full radius out.
+        reach = max(1, int(round((1.0 if self.arrow else 0.6) * radius)))
         # The blob and the ring its glow would light, cut out of the patch.
         x0, y0 = origin
         x1, y1 = max(0, x0 - reach), max(0, y0 - reach)
@@ -331,7 +362,7 @@ class _SpotFrame:
             peak - self.dark,
             is_green,
             red_share,
-            _is_round(part, area),
+            self.arrow or _is_round(part, area),
             chroma,
         )
 
@@ -360,10 +391,17 @@ class HeadReader:
         region: x1, y1, x2, y2 pixel box around the lamps.
         lamps: The head's layout where configured: each lamp's centre in image
             pixels. A lit blob then takes the colour of the lamp it lies on.
+        arrow: The head is a turn arrow (`kind: arrow`): its lamps are arrows,
+            not discs (see the module's notes). It reads green while its arrow
+            is lit green and UNKNOWN while dark: a dark arrow shows no phase, so
+            the ball decides its movement.
     """
 
-    def __init__(self, region: Box, lamps: Mapping[Phase, Point] | None = None) -> None:
+    def __init__(
+        self, region: Box, lamps: Mapping[Phase, Point] | None = None, *, arrow: bool = False
+    ) -> None:
         self.region = region
+        self.arrow = arrow
         x1, y1, x2, y2 = region
         width, height = x2 - x1, y2 - y1
         # A region clearly taller than wide holds a vertical head, one clearly
@@ -412,7 +450,7 @@ class HeadReader:
                 spot,
                 (origin[0] + spot.centre[0] / self.scale, origin[1] + spot.centre[1] / self.scale),
             )
-            for spot in find_spots(patch, min_contrast=floor)
+            for spot in find_spots(patch, min_contrast=floor, arrow=self.arrow)
             if spot.round
         ]
         placed = [(spot, at) for spot, at in placed if self._on_axis(at, spot)]
