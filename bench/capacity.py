@@ -2,7 +2,7 @@
 
 Usage:
     python bench/capacity.py [--cameras 8] [--scenario red_light] [--seconds 30]
-        [--rounds 2] [--detectors yolov3-tiny@416 yolov4-tiny@416 yolov4-tiny@608]
+        [--rounds 2] [--detectors yolov3-tiny@416 yolov4-tiny@auto yolov4-tiny@608]
 
 Renders a generated scenario once (1280x720, 10 fps), then runs the whole pipeline as
 `trafficcam run` does (one `Worker`: decoding, batched detection across cameras,
@@ -42,11 +42,22 @@ from pipeline.config import AppConfig, load_config  # noqa: E402
 from pipeline.worker import CollectingSink, Worker  # noqa: E402
 
 
-def fleet(config: AppConfig, cameras: int, model: str, input_size: int) -> AppConfig:
-    """`config` with its first camera repeated `cameras` times and the detector set."""
+def fleet(config: AppConfig, cameras: int, model: str, size: str) -> AppConfig:
+    """`config` with its first camera repeated `cameras` times and the detector set.
+
+    `size` is a fixed input size (e.g. 416), or `auto` for the product's default: 416,
+    grown with the camera's width up to `detector.auto_input_size_max`.
+    """
     camera = config.cameras[0]
     copies = [camera.model_copy(update={"id": f"{camera.id}-{i}"}) for i in range(cameras)]
-    detector = config.detector.model_copy(update={"model": model, "input_size": input_size})
+    defaults = type(config.detector)()
+    fixed = {"input_size": int(size), "auto_input_size_max": None} if size != "auto" else {}
+    sizes = {
+        "input_size": defaults.input_size,
+        "auto_input_size_max": defaults.auto_input_size_max,
+        **fixed,
+    }
+    detector = config.detector.model_copy(update={"model": model, **sizes})
     return config.model_copy(update={"cameras": copies, "detector": detector, "kafka": None})
 
 
@@ -80,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--detectors",
         nargs="+",
-        default=["yolov3-tiny@416", "yolov4-tiny@416", "yolov4-tiny@608"],
-        help="MODEL@INPUT_SIZE; the first is the baseline",
+        default=["yolov3-tiny@416", "yolov4-tiny@auto", "yolov4-tiny@416", "yolov4-tiny@608"],
+        help="MODEL@INPUT_SIZE (a fixed size, or auto: the default's size from the "
+        "camera's width); the first is the baseline",
     )
     parser.add_argument("--out", type=Path, help="scenario directory (default: a temporary one)")
     args = parser.parse_args(argv)
@@ -98,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, tuple[AppConfig, object]] = {}
         for spec in args.detectors:
             model, _, size = spec.partition("@")
-            config = fleet(base, args.cameras, model, int(size or 416))
+            config = fleet(base, args.cameras, model, size or "auto")
             detector = build_detector(config)
             detector.detect([frame] * min(args.cameras, config.detector.batch_size))  # warm-up
             runs[spec] = (config, detector)

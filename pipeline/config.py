@@ -1304,10 +1304,10 @@ class DetectorConfig(StrictModel):
         le=1280,
         multiple_of=32,
         description="A camera that sets no detector_input_size gets an input between "
-        "input_size and this: the smallest keeping half the long side of what it detects "
-        "(its detection region or tile). A 640 px camera stays at 416; a 1600 px far view "
-        "gets 608, where its motorbikes are still large enough to find. null: always "
-        "input_size.",
+        "input_size and this: the smallest keeping 0.4 of the long side of what it detects "
+        "(its detection region or tile). A 640 px camera stays at 416, a 1280 px one gets "
+        "512, a 1600 px far view 608, where its motorbikes are still large enough to find. "
+        "null: always input_size.",
     )
     confidence: float = Field(default=0.25, gt=0, lt=1, description="Minimum detection score.")
     class_confidence: dict[str, float] = Field(

@@ -277,20 +277,21 @@ def merge_tiles(
     )
 
 
-_AUTO_INPUT_SCALE = 0.5
+_AUTO_INPUT_SCALE = 0.4
 """Least share of a detected piece's long side the network input keeps (auto size)."""
 
 
 def auto_input_size(long_side: int, size_range: tuple[int, int]) -> int:
     """The network input for a piece of frame `long_side` pixels long: the smallest
-    multiple of 32 keeping at least half its pixels along that side, within `size_range`.
+    multiple of 32 keeping at least 0.4 of its pixels along that side, within
+    `size_range`.
 
     A far, wide view (a 1600 px gantry camera) shrunk to 416 leaves a motorbike 15 px
     wide, below what tiny YOLOs find; a 640 px camera loses little at 416 and pays for
     no more.
 
     Example:
-        >>> auto_input_size(640, (416, 608)), auto_input_size(900, (416, 608))
+        >>> auto_input_size(640, (416, 608)), auto_input_size(1200, (416, 608))
         (416, 480)
         >>> auto_input_size(1600, (416, 608))
         608

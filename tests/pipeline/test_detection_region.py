@@ -304,8 +304,8 @@ class SizeRecorder:
 @pytest.mark.parametrize(
     ("frame_size", "own_size", "given"),
     [
-        ((1600, 720), None, 608),  # a far gantry view: half its width is 800, capped
-        ((900, 480), None, 480),  # half of 900 rounded up to a multiple of 32
+        ((1600, 720), None, 608),  # a far gantry view: 0.4 of its width is 640, capped
+        ((1200, 540), None, 480),  # 0.4 of 1200 rounded up to a multiple of 32
         ((640, 480), None, 416),  # never below the detector's input size
         ((1600, 720), 416, 416),  # a camera's own setting wins
     ],
