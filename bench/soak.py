@@ -41,7 +41,9 @@ def main() -> int:
     parser.add_argument("--cameras", type=int, default=8)
     parser.add_argument("--analysis-fps", type=float, default=2.0, help="frames analysed/s")
     parser.add_argument("--every", type=float, default=60.0, help="seconds between samples")
-    parser.add_argument("--warm-up", type=float, default=20.0, help="seconds before the start")
+    parser.add_argument(
+        "--warm-up", type=float, default=90.0, help="seconds before the start figures"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
