@@ -26,6 +26,7 @@ from pydantic import (
     Field,
     FiniteFloat,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -278,15 +279,22 @@ class SignalHead(StrictModel):
         "at the red or amber lamp: an over-exposed red turns yellow): for a far head whose "
         "countdown digits blur into lamp-like blobs inside the region.",
     )
+    countdown: Box | None = Field(
+        default=None,
+        description="Optional pixel box x1, y1, x2, y2 around the head's countdown display "
+        "(1-2 seven-segment digits). When given, the seconds shown are read every few "
+        "frames and recorded with a violation judged on this head (countdown_s, "
+        "countdown_colour); the lamps still decide the phase.",
+    )
 
-    @field_validator("region")
+    @field_validator("region", "countdown")
     @classmethod
-    def _box_is_ordered(cls, region: Box | None) -> Box | None:
+    def _box_is_ordered(cls, region: Box | None, info: ValidationInfo) -> Box | None:
         if region is None:
             return None
         x1, y1, x2, y2 = region
         if x2 <= x1 or y2 <= y1:
-            raise ValueError("region must be x1, y1, x2, y2 with x2 > x1 and y2 > y1")
+            raise ValueError(f"{info.field_name} must be x1, y1, x2, y2 with x2 > x1 and y2 > y1")
         return region
 
     @model_validator(mode="after")
@@ -607,7 +615,8 @@ class RedLightRule(RuleBase):
         gt=0,
         lt=90,
         description="How many degrees that path may differ from an approach direction (a "
-        "lane's arrow, or the stop line's normal towards the junction without lanes); cross "
+        "lane's arrow, or the stop line's normal towards the junction: without lanes, or for "
+        "a vehicle in the approach lanes veering off its arrow as it crosses); cross "
         "traffic runs at about 90.",
     )
     front_offset: dict[str, float] = Field(

@@ -376,6 +376,14 @@ class RedLight:
                     off = angle_between(motion, arrow)
                     if best is None or off < best.off_deg:
                         best = _Approach(lane.id, (tail, head), _unit(*arrow), off)
+            # A vehicle in the approach lanes heading across the line into the junction
+            # came from the approach, though not along a painted arrow: a rider turning
+            # left as he crosses (cross traffic runs along the line, and is not in the
+            # approach lanes behind it).
+            across = angle_between(motion, self.normal)
+            limit = self.config.approach_max_angle_deg
+            if best is not None and best.off_deg > limit and across <= limit:
+                best = _Approach(inside[-1].id, None, self.normal, across)
         else:
             behind_line = [
                 p

@@ -158,6 +158,19 @@ def test_path_across_the_approach_lane_is_not_judged_even_inside_it() -> None:
     assert len(drive(lenient, {1: diagonal}, red_from(0.0), size=(100, 50))) == 1
 
 
+def test_a_rider_in_the_approach_lane_turning_as_he_crosses_is_judged() -> None:
+    # The lane's painted arrow leans right in perspective (27 degrees off the line's
+    # normal); a rider veering left over the line (27 degrees the other way, 53 off
+    # the arrow) still comes from the approach, heading across the line.
+    lane = APPROACH.model_copy(update={"directions": [((400, 650), (600, 250))]})
+    scene = SCENE.model_copy(update={"lanes": [lane]})
+    veering = [(700.0 - 10 * i, 520.0 - 20 * i) for i in range(10)]
+    (v,) = drive(RedLight(RedLightRule(), SceneGeometry(scene)), {1: veering}, red_from(0.0))
+    assert v.measurements["lane"] == "north"
+    assert v.measurements["approach_direction"] == "the stop line's normal"
+    assert v.measurements["path_off_direction_deg"] == pytest.approx(26.6, abs=0.1)
+
+
 def test_evidence_names_the_lane_and_direction_the_offender_came_from() -> None:
     rule = RedLight(RedLightRule(), SceneGeometry(SCENE.model_copy(update={"lanes": [APPROACH]})))
     (v,) = drive(rule, {1: up(AWAY)}, red_from(0.0))
