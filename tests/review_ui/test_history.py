@@ -379,8 +379,12 @@ def test_daily_rollup_follows_inserts_reviews_moves_and_deletes(history: History
     """Triggers keep the rollup equal to counting the rows, whoever writes."""
     assert_rollup_matches_rows(history)
     with history.session_factory() as db:
-        repository.add_review(db, violation_id="v-001", reviewer="officer", decision="rejected")
-        repository.add_review(db, violation_id="v-002", reviewer="officer", decision="confirmed")
+        # v-000 is pending: an officer decides it; v-001 is confirmed: only a
+        # supervisor's reversal may change it now.
+        repository.add_review(db, violation_id="v-000", reviewer="officer", decision="rejected")
+        repository.reverse_decision(
+            db, violation_id="v-001", supervisor="admin", decision="rejected", reason="wrong plate"
+        )
         moved = db.get(Violation, "v-003")
         assert moved is not None
         moved.offence_time += timedelta(days=1)
