@@ -33,6 +33,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from pipeline.countdown import CountdownState
 from pipeline.signal_lamps import HeadReader, HeadReading
 from pipeline.signal_phase import Box, Phase, Point
 
@@ -222,12 +223,15 @@ class SignalState:
         since: Stream time (s) the phase began; None while unknown.
         source: What gave the phase: the image of the head, or its controller.
         changed_at: UTC wall-clock time of the change, as the controller reported it.
+        countdown: The head's countdown display as last read, where it has one
+            (SignalHead.countdown); a second opinion, never the phase.
     """
 
     phase: Phase
     since: float | None
     source: SignalSource = "image"
     changed_at: datetime | None = None
+    countdown: CountdownState | None = None
 
     def time_in_phase(self, t: float) -> float | None:
         return None if self.since is None else t - self.since

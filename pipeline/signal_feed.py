@@ -26,7 +26,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,7 @@ from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy.orm import Session
 
 from pipeline.config import AppConfig, CameraConfig, SignalHead
+from pipeline.countdown import CountdownTracker
 from pipeline.events import validate_event
 from pipeline.signal import Phase, SignalState, SignalTracker
 from pipeline.store.models import SignalPhaseChange
@@ -404,8 +405,18 @@ class HeadSignal:
         )
         self.stale_after = timedelta(seconds=head.controller_stale_s)
         self.delay = timedelta(seconds=head.controller_delay_s)
+        # The digits change once a second: every third frame is enough.
+        self.countdown = (
+            CountdownTracker(head.countdown, every=3) if head.countdown is not None else None
+        )
 
     def update(self, frame: Frame, clock: StreamClock) -> SignalState:
+        state = self._state(frame, clock)
+        if self.countdown is not None:
+            state = replace(state, countdown=self.countdown.update(frame.image, frame.pts))
+        return state
+
+    def _state(self, frame: Frame, clock: StreamClock) -> SignalState:
         image_state = self.image.update(frame.image, frame.pts) if self.image else None
         controller_state = self._controller_state(clock.to_wall(frame.pts), clock)
         if controller_state is not None:
@@ -468,7 +479,10 @@ def signal_measurements(state: SignalState, t: float) -> dict[str, Any]:
     """What a violation records of the signal state it was judged on, at stream time `t`.
 
     `signal_source` says whether the controller or the image gave the phase;
-    `signal_time_in_phase_s` how long the phase had been showing at `t`.
+    `signal_time_in_phase_s` how long the phase had been showing at `t`. A head with
+    a countdown display adds `countdown_s` (the seconds it showed at `t`, counted on
+    from the nearest reading, within 3 s of it; None when unread), `countdown_colour`
+    (the digits' colour) and `countdown_agrees` (whether that colour is the phase's).
     """
     in_phase = state.time_in_phase(t)
     out: dict[str, Any] = {
@@ -477,6 +491,16 @@ def signal_measurements(state: SignalState, t: float) -> dict[str, Any]:
     }
     if state.changed_at is not None:
         out["signal_changed_at_utc"] = state.changed_at.isoformat().replace("+00:00", "Z")
+    countdown = state.countdown
+    if countdown is not None:
+        left = countdown.shown_at(t)
+        out["countdown_s"] = left
+        out["countdown_colour"] = countdown.colour.value if left is not None else None
+        out["countdown_agrees"] = (
+            countdown.colour is state.phase
+            if left is not None and countdown.colour is not Phase.UNKNOWN
+            else None
+        )
     return out
 
 
