@@ -86,6 +86,8 @@ DISPLAYS = (
     Display("vn_danang_gantry_countdown", "h1", (835, 16, 869, 37), _DANANG),
     Display("vn_danang_gantry_countdown", "h2", (975, 16, 1008, 37), _DANANG),
     Display("vn_danang_gantry_countdown", "h3", (1133, 84, 1149, 99), _DANANG),
+    # The example config's box for h3: the labels' less the rows over its red lamp.
+    Display("vn_danang_gantry_countdown", "h3 example", (1133, 84, 1149, 96), _DANANG),
 )
 
 
