@@ -12,7 +12,8 @@ the times its notes give. Only stretches the notes pin down are scored, each
 trimmed by 0.15 s at both ends (the notes' times are to a frame or two). Prints,
 per display, the share of scored frames whose accepted value (CountdownTracker)
 and whose raw reading (read_countdown) match, the share read in the right colour,
-and the cost per reading.
+the share whose value as recorded in evidence (CountdownState.shown_at: only once
+the display was seen counting down) is right and wrong, and the cost per reading.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def main() -> None:
     for clip in dict.fromkeys(d.clip for d in DISPLAYS):
         displays = [d for d in DISPLAYS if d.clip == clip]
         trackers = [CountdownTracker(d.region, every=args.every) for d in displays]
-        scored = [[0, 0, 0, 0] for _ in displays]  # frames, accepted ok, raw ok, colour ok
+        # frames, accepted ok, raw ok, colour ok, trusted ok, trusted wrong
+        scored = [[0, 0, 0, 0, 0, 0] for _ in displays]
         costs: list[float] = []
         last_raw: list[object] = [None] * len(displays)
         with av.open(str(args.footage / f"{clip}.mp4")) as container:
@@ -123,14 +125,23 @@ def main() -> None:
                     counts[1] += state.value == want[0]
                     counts[2] += raw is not None and raw.value == want[0]
                     counts[3] += raw is not None and raw.colour is want[1]
-        for display, (frames, accepted, raw_ok, colour_ok) in zip(displays, scored, strict=True):
+                    shown = state.shown_at(t)
+                    counts[4] += shown == want[0]
+                    counts[5] += shown is not None and shown != want[0]
+        for display, counts in zip(displays, scored, strict=True):
+            frames, accepted, raw_ok, colour_ok, trusted_ok, trusted_wrong = counts
             total = max(frames, 1)
             print(
                 f"{clip} {display.name}: {frames} scored frames, accepted value "
                 f"{100 * accepted / total:.1f} %, raw reading {100 * raw_ok / total:.1f} %, "
-                f"colour {100 * colour_ok / total:.1f} %"
+                f"colour {100 * colour_ok / total:.1f} %; as evidence (counting): right "
+                f"{100 * trusted_ok / total:.1f} %, wrong {100 * trusted_wrong / total:.1f} %"
             )
-        print(f"  median {1000 * statistics.median(costs):.3f} ms per update (every {args.every})")
+        per_update = 1000 * statistics.fmean(costs)
+        print(
+            f"  {per_update:.3f} ms per update on average (every {args.every}: "
+            f"{per_update * args.every:.3f} ms per reading)"
+        )
 
 
 if __name__ == "__main__":

@@ -78,6 +78,11 @@ _SEGMENTS = (
 )
 # A reading tells the value shown this many seconds either side of it.
 _SHOWN_REACH_S = 3.0
+# A step down by one this many seconds after the value before it began shows the
+# display counting (a second, less the frames its first reading lagged).
+_STEP_S = (0.5, 1.8)
+# Steps in a row that show it counting (a misread display may step once by chance).
+_COUNTING_STEPS = 2
 # Which segments (a-g) each digit lights.
 DIGIT_SEGMENTS: dict[int, str] = {
     0: "abcdef",
@@ -308,17 +313,25 @@ class CountdownState:
         value: Seconds left as last accepted; None while unread or dark.
         colour: The digits' colour when last read lit.
         read_at: Stream time (s) of that reading; None before any.
+        counting: Whether the display has been seen counting down (twice in a row a
+            value followed by the one below it about a second later) since it last
+            jumped or went dark. A display whose digits are misread seldom does, so only then is
+            its value trusted for evidence.
     """
 
     value: int | None
     colour: Phase
     read_at: float | None
+    counting: bool = False
 
     def shown_at(self, t: float) -> int | None:
         """The value the display showed at stream time `t`, counted on from the
         reading (one less per second after it, one more per second before it);
-        None when unread or read more than `_SHOWN_REACH_S` from `t`."""
-        if self.value is None or self.read_at is None or abs(t - self.read_at) > _SHOWN_REACH_S:
+        None when unread, not seen counting, or read more than `_SHOWN_REACH_S`
+        from `t`."""
+        if self.value is None or self.read_at is None or not self.counting:
+            return None
+        if abs(t - self.read_at) > _SHOWN_REACH_S:
             return None
         return max(0, self.value - int(round(t - self.read_at)))
 
@@ -347,6 +360,8 @@ class CountdownTracker:
         self._candidate: int | None = None
         self.last_reading: CountdownReading | None = None
         """The raw reading of the last frame read (None before any)."""
+        self._value_since = 0.0
+        self._steps = 0
         self.digit_height: int | None = None
         """The display's digit height in working pixels, once digits were read."""
 
@@ -374,11 +389,22 @@ class CountdownTracker:
         if reading.value is None:
             if state.read_at is not None and t - state.read_at > self.hold_s:
                 self._state = CountdownState(None, state.colour, None)
+                self._steps = 0
             self._candidate = None
             return self._state
         follows = state.value is not None and reading.value in (state.value, state.value - 1)
         if follows or reading.value == self._candidate:
-            self._state = CountdownState(reading.value, reading.colour, t)
+            if reading.value == state.value:
+                counting = state.counting
+            else:
+                # A step of one, a second or so after the value before it began:
+                # the display is counting and its digits read right.
+                step = reading.value == (state.value or 0) - 1 and state.value is not None
+                timely = _STEP_S[0] <= t - self._value_since <= _STEP_S[1]
+                self._steps = self._steps + 1 if step and timely else 0
+                counting = self._steps >= _COUNTING_STEPS
+                self._value_since = t
+            self._state = CountdownState(reading.value, reading.colour, t, counting)
             self._candidate = None
         else:
             self._candidate = reading.value

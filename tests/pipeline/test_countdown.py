@@ -120,6 +120,8 @@ def test_blinking_countdown_keeps_counting() -> None:
         if t >= 0.5:
             seen.append((t, state.value))
     assert all(v is not None for _, v in seen)
+    # Seen counting from the first step down on, so its value is trusted.
+    assert tracker.state.counting
     for t, v in seen:
         assert v in (max(0, 12 - int(t)), max(0, 12 - int(t)) + 1), (t, v)
     assert seen[-1][1] == 0
@@ -128,28 +130,43 @@ def test_blinking_countdown_keeps_counting() -> None:
 
 def test_a_misread_value_is_not_accepted_alone() -> None:
     tracker = CountdownTracker(REGION, every=1)
-    tracker.update(draw_display(30, Phase.RED), 0.0)
-    tracker.update(draw_display(30, Phase.RED, seed=1), 0.1)
+    tracker.update(draw_display(30, Phase.RED, digit_h=22), 0.0)
+    tracker.update(draw_display(30, Phase.RED, digit_h=22, seed=1), 0.1)
     assert tracker.state.value == 30
     # One frame showing 80 (a misread) is held back; twice running it is accepted.
-    tracker.update(draw_display(80, Phase.RED, seed=2), 0.2)
+    tracker.update(draw_display(80, Phase.RED, digit_h=22, seed=2), 0.2)
     assert tracker.state.value == 30
-    tracker.update(draw_display(80, Phase.RED, seed=3), 0.3)
+    tracker.update(draw_display(80, Phase.RED, digit_h=22, seed=3), 0.3)
     assert tracker.state.value == 80
+    # A jump is no count: not trusted until it has stepped down twice, a second apart.
+    assert not tracker.state.counting
+    tracker.update(draw_display(79, Phase.RED, digit_h=22, seed=4), 1.3)
+    assert tracker.state.value == 79 and not tracker.state.counting
+    tracker.update(draw_display(78, Phase.RED, digit_h=22, seed=5), 2.3)
+    assert tracker.state.value == 78 and tracker.state.counting
 
 
 def test_countdown_recorded_in_signal_measurements() -> None:
     state = SignalState(
-        Phase.RED, 10.0, countdown=CountdownState(value=3, colour=Phase.RED, read_at=20.0)
+        Phase.RED,
+        10.0,
+        countdown=CountdownState(value=3, colour=Phase.RED, read_at=20.0, counting=True),
     )
     out = signal_measurements(state, 21.0)
     assert out["countdown_s"] == 2
     assert out["countdown_colour"] == "red"
     assert out["countdown_agrees"] is True
     green_digits = SignalState(
-        Phase.RED, 10.0, countdown=CountdownState(value=5, colour=Phase.GREEN, read_at=20.0)
+        Phase.RED,
+        10.0,
+        countdown=CountdownState(value=5, colour=Phase.GREEN, read_at=20.0, counting=True),
     )
     assert signal_measurements(green_digits, 20.0)["countdown_agrees"] is False
+    # A display not seen counting down (its digits may be misread) gives no value.
+    unsure = SignalState(
+        Phase.RED, 10.0, countdown=CountdownState(value=85, colour=Phase.RED, read_at=20.0)
+    )
+    assert signal_measurements(unsure, 20.0)["countdown_s"] is None
     # A reading far from the offence tells nothing.
     assert signal_measurements(state, 30.0)["countdown_s"] is None
     assert "countdown_s" not in signal_measurements(SignalState(Phase.RED, 10.0), 21.0)
