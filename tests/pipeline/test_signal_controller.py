@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.detections import Detections
 from pipeline.broker import EmbeddedBroker, ensure_topics
 from pipeline.camera_pipeline import CameraPipeline, Finding
-from pipeline.config import AppConfig, KafkaConfig
+from pipeline.config import AppConfig, EvidenceConfig, KafkaConfig
 from pipeline.events import OutboxRelay, consume_records, validate_event
 from pipeline.signal import Phase, SignalState
 from pipeline.signal_feed import (
@@ -74,9 +75,12 @@ class LiveCamera:
         raise AssertionError(f"not reached within {timeout_s} s; last state {self.state}")
 
 
-def _config(database_url: str, kafka: str | None = None) -> AppConfig:
+def _config(database_url: str, workdir: Path, kafka: str | None = None) -> AppConfig:
+    # The evidence directory (and the session secret beside it) under the test's own
+    # folder: the default is relative to the working directory.
     return AppConfig(
         database_url=database_url,
+        evidence=EvidenceConfig(path=workdir / "evidence"),
         cameras=[camera_config(source="auto", stale_s=STALE_S)],
         kafka=KafkaConfig(bootstrap_servers=[kafka]) if kafka else None,
     )
@@ -146,9 +150,9 @@ def _controller_overrides_then_goes_stale(
 
 
 @pytest.fixture
-def app_db(database_url: str) -> Iterator[tuple[AppConfig, sessionmaker[Session]]]:
+def app_db(database_url: str, tmp_path: Path) -> Iterator[tuple[AppConfig, sessionmaker[Session]]]:
     engine, factory = open_database(database_url)
-    yield _config(database_url), factory
+    yield _config(database_url, tmp_path), factory
     engine.dispose()
 
 
@@ -207,7 +211,9 @@ def test_no_feed_is_followed_when_every_head_reads_the_image(tmp_path: Any) -> N
 def test_posted_change_reaches_the_pipeline_through_kafka(
     kafka_broker: EmbeddedBroker, tmp_path: Any
 ) -> None:
-    config = _config(f"sqlite:///{tmp_path / 'trafficcam.db'}", kafka=kafka_broker.bootstrap)
+    config = _config(
+        f"sqlite:///{tmp_path / 'trafficcam.db'}", tmp_path, kafka=kafka_broker.bootstrap
+    )
     engine, factory = open_database(config.database_url)
     token = _controller(factory)
     ensure_topics(kafka_broker.bootstrap, [TOPIC])
