@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from pipeline.countdown import CountdownState
-from pipeline.signal_lamps import HeadReader, HeadReading
+from pipeline.signal_lamps import HeadReader, HeadReading, is_round
 from pipeline.signal_phase import Box, Phase, Point
 
 SignalSource = Literal["image", "controller"]
@@ -64,11 +64,10 @@ _MIN_COLOURED_SHARE = 0.15
 # Shape limits of a lamp: a disc has aspect 1, solidity ~1 and fills pi/4 of its
 # box. A 7-segment digit is taller than wide (about 0.55), holed or bent (low
 # solidity); one segment is a bar (aspect ~0.2).
+# Solidity and extent limits, and the least area judged by shape, are the lamp
+# reader's (pipeline.signal_lamps.is_round); this one-frame reader asks a little more
+# of the aspect.
 _MIN_ASPECT = 0.65
-_MIN_SOLIDITY = 0.8
-_MIN_EXTENT = 0.5
-# Below this many pixels there are too few to judge a shape; take it on colour.
-_MIN_SHAPED_AREA = 30
 _CLOSE_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 
 
@@ -91,25 +90,6 @@ class LampBlob:
 
 def _hue_mask(hue: np.ndarray, phase: Phase) -> np.ndarray:
     return np.logical_or.reduce([(hue >= lo) & (hue <= hi) for lo, hi in _HUE_RANGES[phase]])
-
-
-def _is_round(component: np.ndarray, area: int) -> bool:
-    """Aspect, solidity and extent of one component's mask against a disc's."""
-    if area < _MIN_SHAPED_AREA:
-        return True
-    ys, xs = np.nonzero(component)
-    height, width = int(ys.max() - ys.min() + 1), int(xs.max() - xs.min() + 1)
-    if min(height, width) / max(height, width) < _MIN_ASPECT:
-        return False
-    if area / (height * width) < _MIN_EXTENT:
-        return False
-    contours, _ = cv2.findContours(
-        component.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
-    )
-    # Contours run through pixel centres, so a convex blob's pixel count exceeds
-    # its hull's area; a ring-shaped or bent digit falls well short of it.
-    hull_area = cv2.contourArea(cv2.convexHull(np.vstack(contours)))
-    return area >= _MIN_SOLIDITY * hull_area
 
 
 def is_night(image: np.ndarray) -> bool:
@@ -161,7 +141,9 @@ def lamp_blobs(image: np.ndarray, region: Box) -> list[LampBlob]:
         )
         cx, cy = centroids[label]
         centre = (float(cx) + x1, float(cy) + y1)
-        blobs.append(LampBlob(phase, area, centre, _is_round(component, area)))
+        blobs.append(
+            LampBlob(phase, area, centre, is_round(component, area, min_aspect=_MIN_ASPECT))
+        )
     blobs.sort(key=lambda blob: blob.area, reverse=True)
     return blobs
 

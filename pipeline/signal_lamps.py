@@ -177,19 +177,27 @@ def _hue_in(hue: np.ndarray, ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
     return np.logical_or.reduce([(hue >= lo) & (hue <= hi) for lo, hi in ranges])
 
 
-def _is_round(component: np.ndarray, area: int) -> bool:
-    """Aspect, solidity and extent of one component's mask against a disc's."""
+def is_round(component: np.ndarray, area: int, *, min_aspect: float = _MIN_ASPECT) -> bool:
+    """Aspect, solidity and extent of one component's mask against a disc's.
+
+    Args:
+        component: Boolean mask of the component.
+        area: Its pixel count.
+        min_aspect: Least short-to-long side ratio of its box.
+    """
     if area < _MIN_SHAPED_AREA:
         return True
     ys, xs = np.nonzero(component)
     height, width = int(ys.max() - ys.min() + 1), int(xs.max() - xs.min() + 1)
-    if min(height, width) / max(height, width) < _MIN_ASPECT:
+    if min(height, width) / max(height, width) < min_aspect:
         return False
     if area / (height * width) < _MIN_EXTENT:
         return False
     contours, _ = cv2.findContours(
         component.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
     )
+    # Contours run through pixel centres, so a convex blob's pixel count exceeds
+    # its hull's area; a ring-shaped or bent digit falls well short of it.
     hull_area = cv2.contourArea(cv2.convexHull(np.vstack(contours)))
     return area >= _MIN_SOLIDITY * hull_area
 
@@ -362,7 +370,7 @@ class _SpotFrame:
             peak - self.dark,
             is_green,
             red_share,
-            self.arrow or _is_round(part, area),
+            self.arrow or is_round(part, area),
             chroma,
         )
 
