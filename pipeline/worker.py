@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -26,6 +27,21 @@ from streams.frame import Frame
 from streams.source import StreamSource
 
 log = logging.getLogger(__name__)
+
+
+def handle_safely(
+    sink: FindingSink, finding: Finding, prepare: Callable[[Finding], Finding] | None = None
+) -> None:
+    """Hand `finding` (after `prepare`, e.g. asking for its clip) to `sink`; a failure
+    is logged for its camera and never stops the loop or the other cameras."""
+    try:
+        sink.handle(prepare(finding) if prepare is not None else finding)
+    except Exception:
+        log.exception(
+            "camera %s: could not record a %s violation",
+            finding.camera.id,
+            finding.candidate.rule_type,
+        )
 
 
 class FindingSink(Protocol):
@@ -63,14 +79,7 @@ class BackgroundSink:
 
     def _run(self) -> None:
         while (finding := self._queue.get()) is not self._DONE:
-            try:
-                self.sink.handle(finding)
-            except Exception:
-                log.exception(
-                    "camera %s: could not record a %s violation",
-                    finding.camera.id,
-                    finding.candidate.rule_type,
-                )
+            handle_safely(self.sink, finding)
 
 
 class CollectingSink:
@@ -216,14 +225,7 @@ class Worker:
                 # back for more frames are decided (without a clip: the stream is over).
                 for finding in pipeline.close():
                     self.stats.findings += 1
-                    try:
-                        self.sink.handle(finding)
-                    except Exception:
-                        log.exception(
-                            "camera %s: could not record a %s violation",
-                            finding.camera.id,
-                            finding.candidate.rule_type,
-                        )
+                    handle_safely(self.sink, finding)
             if self.signal_feed is not None:
                 self.signal_feed.stop()
             if self.health is not None:
@@ -282,14 +284,7 @@ class Worker:
             )
             for finding in findings:
                 self.stats.findings += 1
-                try:
-                    self.sink.handle(self._with_clip(finding) if self.clips else finding)
-                except Exception:
-                    log.exception(
-                        "camera %s: could not record a %s violation",
-                        frame.camera_id,
-                        finding.candidate.rule_type,
-                    )
+                handle_safely(self.sink, finding, self._with_clip if self.clips else None)
 
     def _with_clip(self, finding: Finding) -> Finding:
         """Ask the camera's ring for the clip now, while it still holds the seconds
