@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.config import CameraConfig, SignalHead
+from pipeline.countdown import DIGIT_SEGMENTS
 from pipeline.signal import Phase, SignalTracker, classify_lamp, lamp_blobs
 from pipeline.signal_feed import CameraSignals
 from streams.frame import Frame
@@ -22,19 +23,8 @@ LAMP_RADIUS = 14
 LAMP_CENTRES = {Phase.RED: (40, 40), Phase.AMBER: (40, 80), Phase.GREEN: (40, 120)}
 REGION = (20.0, 20.0, 150.0, 140.0)
 BGR = {Phase.RED: (0, 0, 255), Phase.AMBER: (0, 190, 255), Phase.GREEN: (80, 255, 0)}
-# Which segments light each digit: a, b, c, d, e, f, g (clockwise from the top, g middle).
-SEGMENTS = {
-    0: "abcdef",
-    1: "bc",
-    2: "abdeg",
-    3: "abcdg",
-    4: "bcfg",
-    5: "acdfg",
-    6: "acdefg",
-    7: "abc",
-    8: "abcdefg",
-    9: "abcdfg",
-}
+# Which segments light each digit: the countdown reader's own table.
+SEGMENTS = DIGIT_SEGMENTS
 
 
 def draw_digit(
