@@ -345,8 +345,12 @@ def _trusted_public_key(args: argparse.Namespace) -> Ed25519PublicKey:
                 f"no public key to check signatures with: pass --public-key FILE, "
                 f"or --config naming a config ({args.config} does not exist)"
             )
-        key_path = config.evidence.signing_key_path
-        _refuse_inside(key_path, dirs, "evidence.signing_key")
+        key_path = config.evidence.verifying_key_path
+        _refuse_inside(
+            key_path,
+            dirs,
+            "evidence.public_key" if config.evidence.public_key else "evidence.signing_key",
+        )
         key = load_public_key(key_path)
     except SigningKeyError as exc:
         raise CommandError(str(exc)) from None

@@ -1217,6 +1217,12 @@ class EvidenceConfig(StrictModel):
         description="Ed25519 private key (PEM) that signs every manifest; created with mode "
         f"0600 on first use. Unset: `keys/{SIGNING_KEY_NAME}` next to `evidence.path`.",
     )
+    public_key: Path | None = Field(
+        default=None,
+        description="Ed25519 public key (PEM) that the review UI and `evidence verify` check "
+        "manifests with, so that a host that only reviews needs no private key (write it "
+        "with `trafficcam evidence public-key`). Unset: the public half of `signing_key`.",
+    )
     signing_key_id: str | None = Field(
         default=None,
         pattern=r"^[0-9a-f]{64}$",
@@ -1244,6 +1250,11 @@ class EvidenceConfig(StrictModel):
     def signing_key_path(self) -> Path:
         """The signing key file, explicit or the default next to the evidence directory."""
         return self.signing_key or self.path.parent / "keys" / SIGNING_KEY_NAME
+
+    @property
+    def verifying_key_path(self) -> Path:
+        """The file manifests are checked with: `public_key`, else the signing key."""
+        return self.public_key or self.signing_key_path
 
 
 class KafkaTopics(StrictModel):
@@ -1649,6 +1660,9 @@ def _resolve_paths(config: AppConfig, base: Path) -> AppConfig:
             "store": store,
             "signing_key": resolve(config.evidence.signing_key)
             if config.evidence.signing_key is not None
+            else None,
+            "public_key": resolve(config.evidence.public_key)
+            if config.evidence.public_key is not None
             else None,
         }
     )

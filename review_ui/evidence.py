@@ -205,11 +205,12 @@ def evidence_view(
 
 
 def trusted_public_key(config: EvidenceConfig) -> Ed25519PublicKey | None:
-    """The key manifests must be signed by: the public half of the signing key, and when
-    `evidence.signing_key_id` is set, only if it is that key. None when not readable here
-    or not the pinned key (every manifest then shows as unverifiable or invalid)."""
+    """The key manifests must be signed by: `evidence.public_key`, else the public half of
+    the signing key, and when `evidence.signing_key_id` is set, only if it is that key.
+    None when not readable here or not the pinned key (every manifest then shows as
+    unverifiable or invalid)."""
     try:
-        key = load_public_key(config.signing_key_path)
+        key = load_public_key(config.verifying_key_path)
     except SigningKeyError:
         return None
     if config.signing_key_id is not None and key_id(key) != config.signing_key_id:

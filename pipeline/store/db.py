@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,8 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -34,6 +38,21 @@ def redact_url(url: str) -> str:
         return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", url)
 
 
+def _make_private(path: Path) -> None:
+    """Take group and others' access off a database file made before files were created
+    owner-only (or copied in with a loose mode), and off its -wal and -shm files."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o077:
+                os.chmod(file, mode & 0o700)
+                log.warning("%s was readable by others (mode %o); now %o", file, mode, mode & 0o700)
+        except FileNotFoundError:
+            continue
+        except PermissionError as exc:  # not ours: say so, the database still opens
+            log.warning("%s is readable by others and cannot be made private: %s", file, exc)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for a sqlite:// or postgresql:// URL.
 
@@ -49,6 +68,7 @@ def make_engine(url: str) -> Engine:
             # (often world-readable): it holds plates, audit trail and password hashes.
             # SQLite gives its -wal and -shm files the database file's mode.
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            _make_private(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -212,3 +212,37 @@ def test_verify_trusts_no_key_lying_in_the_evidence_directory(tmp_path: Path) ->
     elsewhere.write_bytes(public_key_pem(signer.public_key))
     ok = trafficcam("evidence", "verify", str(package), "--public-key", str(elsewhere))
     assert ok.returncode == 0, ok.stderr
+
+
+def test_a_configured_public_key_checks_manifests_without_the_private_key(
+    tmp_path: Path,
+) -> None:
+    """A host that only reviews or verifies gets `evidence.public_key` and never needs
+    read access to the private key that signs."""
+    from review_ui.evidence import trusted_public_key
+
+    signer = ManifestSigner(Ed25519PrivateKey.generate())
+    LocalEvidenceStore(tmp_path / "evidence", signer).write_package("v1", frame(), {})
+    keys = tmp_path / "trusted"
+    keys.mkdir()
+    (keys / "public.pem").write_bytes(public_key_pem(signer.public_key))
+    settings = {
+        "database_url": "sqlite:///t.db",
+        "evidence": {"public_key": "trusted/public.pem", "signing_key": "absent/signing.pem"},
+    }
+    config_path = tmp_path / "trafficcam.yaml"
+    config_path.write_text(yaml.safe_dump(settings))
+
+    config = parse_config(settings, base=tmp_path)
+    assert config.evidence.verifying_key_path == keys / "public.pem"
+    trusted = trusted_public_key(config.evidence)
+    assert trusted is not None and key_id(trusted) == signer.key_id
+    assert not (tmp_path / "absent").exists()  # nothing tried to create a signing key
+
+    ok = trafficcam(
+        "evidence", "verify", str(tmp_path / "evidence" / "v1"), "--config", str(config_path)
+    )
+    assert ok.returncode == 0, ok.stderr
+
+    pinned = {**settings, "evidence": {**settings["evidence"], "signing_key_id": "0" * 64}}
+    assert trusted_public_key(parse_config(pinned, base=tmp_path).evidence) is None

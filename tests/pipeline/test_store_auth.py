@@ -165,6 +165,24 @@ def test_a_new_sqlite_database_is_private_to_its_owner(tmp_path: Path) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
 
 
+def test_an_existing_sqlite_database_readable_by_others_is_made_private(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "trafficcam.db"
+    engine, _ = open_database(f"sqlite:///{path}")
+    engine.dispose()
+    for file in (path, tmp_path / "trafficcam.db-wal"):
+        file.touch()
+        file.chmod(0o644)
+    engine, _ = open_database(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM users")).scalar() == 0
+    engine.dispose()
+    for file in tmp_path.iterdir():
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file.name
+    assert "readable by others (mode 644)" in caplog.text
+
+
 def test_the_database_password_stays_out_of_messages() -> None:
     with pytest.raises(ConfigError) as refused:
         parse_config({"database_url": "mysql://reviewer:s3cret-pw@db.example/trafficcam"})
