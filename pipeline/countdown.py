@@ -22,12 +22,17 @@ display itself:
   on the lamps, never the truth: the lamp colour decides the phase.
 
 `CountdownTracker` reads every few frames (the value changes once a second) and
-accepts a value once read twice running or once it follows the last accepted one
-(one less), which keeps a misread digit out.
+fits the readings of the last seconds jointly to one count down by one a second
+(`fit_count`): a reading off the count (a misread digit) is set aside, the fit
+gives the value where a reading fails (a blink, a blurred frame), and once the
+fit holds several ticks with few readings against it the display counts as seen
+counting, so its value at any moment not too near a tick goes into evidence.
 """
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from dataclasses import dataclass
 
 import cv2
@@ -78,11 +83,27 @@ _SEGMENTS = (
 )
 # A reading tells the value shown this many seconds either side of it.
 _SHOWN_REACH_S = 3.0
-# A step down by one this many seconds after the value before it began shows the
-# display counting (a second, less the frames its first reading lagged).
-_STEP_S = (0.5, 1.8)
-# Steps in a row that show it counting (a misread display may step once by chance).
-_COUNTING_STEPS = 2
+# Readings of the last this many seconds are fitted to one count (at most this many).
+_WINDOW_S = 8.0
+_MAX_READINGS = 240
+# A reading's weight in the fit halves every this many seconds of age.
+_HALF_LIFE_S = 1.0
+# A display holds 00 for up to this long before it changes phase.
+_ZERO_HOLD_S = 4.0
+# At least this many readings in a row, over at least this many seconds, outside
+# the fit that fit one count among themselves are a jump to a new count.
+_JUMP_READINGS = 3
+_JUMP_S = 0.4
+# Frames blending two values (read as neither) last no longer than this.
+_BLEND_S = 0.1
+# Seen counting: at least this many values and readings in the fit, and at most
+# this share of the readings since its first against it.
+_COUNTING_VALUES = 3
+_COUNTING_READINGS = 4
+_MAX_AGAINST = 0.3
+# A reading is allowed this far off the fitted ticks (a frame or two of blending,
+# stream timestamps a little off the display's clock).
+_TICK_SLACK_S = 0.15
 # Which segments (a-g) each digit lights.
 DIGIT_SEGMENTS: dict[int, str] = {
     0: "abcdef",
@@ -310,30 +331,42 @@ class CountdownState:
     """The countdown as the rules see it.
 
     Attributes:
-        value: Seconds left as last accepted; None while unread or dark.
-        colour: The digits' colour when last read lit.
-        read_at: Stream time (s) of that reading; None before any.
-        counting: Whether the display has been seen counting down (twice in a row a
-            value followed by the one below it about a second later) since it last
-            jumped or went dark. A display whose digits are misread seldom does, so only then is
-            its value trusted for evidence.
+        value: Seconds left as the fit gives them at the last reading; None while
+            unread or dark.
+        colour: The digits' colour when last read in the fit.
+        read_at: Stream time (s) of the last reading in the fit; None before any.
+        counting: Whether the display has been seen counting down: readings of
+            at least three values, one a second, fit one count with few readings
+            against it, since it last jumped or went dark. A display whose digits
+            are misread seldom does, so only then is its value trusted for evidence.
+        zero_at: Where the fit is known: the stream times (earliest, latest)
+            between which the count reaches 0; None without a fit.
     """
 
     value: int | None
     colour: Phase
     read_at: float | None
     counting: bool = False
+    zero_at: tuple[float, float] | None = None
 
     def shown_at(self, t: float) -> int | None:
-        """The value the display showed at stream time `t`, counted on from the
-        reading (one less per second after it, one more per second before it);
-        None when unread, not seen counting, or read more than `_SHOWN_REACH_S`
-        from `t`."""
+        """The value the display showed at stream time `t`: from the fitted count
+        where there is one (None when `t` lies too near a tick to tell which side
+        of it), else counted on from the reading (one less per second after it,
+        one more per second before it); None when unread, not seen counting, or
+        read more than `_SHOWN_REACH_S` from `t`."""
         if self.value is None or self.read_at is None or not self.counting:
             return None
         if abs(t - self.read_at) > _SHOWN_REACH_S:
             return None
-        return max(0, self.value - int(round(t - self.read_at)))
+        if self.zero_at is None:
+            return max(0, self.value - int(round(t - self.read_at)))
+        early, late = self.zero_at
+        # The fitted interval holds the readings' slack (a frame or two either side
+        # of each tick), so a `t` that near a tick gives no value.
+        first = max(0, math.ceil(early - t))
+        last = max(0, math.ceil(late - t))
+        return first if first == last else None
 
     def predicts(self) -> Phase | None:
         """The lamp phase the display foretells: a red countdown at zero, green next;
@@ -343,12 +376,42 @@ class CountdownState:
         return {Phase.RED: Phase.GREEN, Phase.GREEN: Phase.AMBER}.get(self.colour)
 
 
-class CountdownTracker:
-    """Reads a countdown display every `every` frames and keeps the accepted value.
+def fit_count(
+    times: np.ndarray, values: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, float, float]:
+    """Fit readings (stream times, values) to one count down by one a second.
 
-    A value is accepted when read twice running, or at once when it is the last
-    accepted value or one less (the display counting down); a dark spell (the
-    display blinks) keeps the last value for up to `hold_s` seconds.
+    A count that reaches 0 at time c shows ceil(c - t) at t, so each reading of
+    v > 0 at t allows c in (t + v - 1, t + v], widened by `_TICK_SLACK_S` both
+    ways (a frame blending two values, a stream clock a little off the display's);
+    a reading of 0 allows c up to `_ZERO_HOLD_S` before it (displays hold 00 a
+    while). The c that the most
+    reading weight allows is the fit. Returns the readings that allow it
+    (inliers) and the interval (earliest, latest) of c they all allow.
+    """
+    high = times + values + _TICK_SLACK_S
+    low = np.where(values > 0, high - 1.0 - 2 * _TICK_SLACK_S, times - _ZERO_HOLD_S)
+    # Every candidate is some reading's latest c; the best allowed by most weight.
+    allowed = (low[None, :] < high[:, None]) & (high[:, None] <= high[None, :])
+    best = int(np.argmax(allowed.astype(np.float64) @ weights))
+    inliers = allowed[best]
+    return inliers, float(low[inliers].max()), float(high[inliers].min())
+
+
+class CountdownTracker:
+    """Reads a countdown display every `every` frames and fits its readings to a count.
+
+    The readings of the last `_WINDOW_S` seconds are fitted jointly to one count
+    down by one a second (`fit_count`, recent readings weighing more); a reading
+    the fit does not allow is set aside, and the fit gives the value between
+    readings and where a reading fails. A value needs two readings in the fit (the
+    same value twice, or a value and the one below it a second later); a dark
+    spell (the display blinks) keeps the fitted count for up to `hold_s` seconds.
+    When the latest readings fall outside the fit but fit one count among
+    themselves, the display has jumped (a new phase, or the fit was of
+    misread digits) and the fit starts again from them: after two such readings
+    `_BLEND_S` apart (frames blending two values are no jump), or, once the display
+    was seen counting, after `_JUMP_S` seconds of them (at least `_JUMP_READINGS`).
     """
 
     def __init__(self, region: Box, *, every: int = 3, hold_s: float = 1.5) -> None:
@@ -357,11 +420,9 @@ class CountdownTracker:
         self.hold_s = hold_s
         self._frames = 0
         self._state = CountdownState(None, Phase.UNKNOWN, None)
-        self._candidate: int | None = None
+        self._readings: deque[tuple[float, int, Phase]] = deque()
         self.last_reading: CountdownReading | None = None
         """The raw reading of the last frame read (None before any)."""
-        self._value_since = 0.0
-        self._steps = 0
         self.digit_height: int | None = None
         """The display's digit height in working pixels, once digits were read."""
 
@@ -385,27 +446,50 @@ class CountdownTracker:
 
     def observe(self, reading: CountdownReading, t: float) -> CountdownState:
         """Feed one reading taken at stream time `t`; returns the accepted state."""
-        state = self._state
-        if reading.value is None:
-            if state.read_at is not None and t - state.read_at > self.hold_s:
-                self._state = CountdownState(None, state.colour, None)
-                self._steps = 0
-            self._candidate = None
+        readings = self._readings
+        if reading.value is not None:
+            readings.append((t, reading.value, reading.colour))
+        while readings and (t - readings[0][0] > _WINDOW_S or len(readings) > _MAX_READINGS):
+            readings.popleft()
+        if not readings:
+            self._state = CountdownState(None, self._state.colour, None)
             return self._state
-        follows = state.value is not None and reading.value in (state.value, state.value - 1)
-        if follows or reading.value == self._candidate:
-            if reading.value == state.value:
-                counting = state.counting
+        times = np.array([r[0] for r in readings])
+        values = np.array([r[1] for r in readings], np.float64)
+        weights = 0.5 ** ((t - times) / _HALF_LIFE_S)
+        inliers, early, late = fit_count(times, values, weights)
+        index = np.nonzero(inliers)[0]
+        since = int(index[-1]) + 1
+        if since < len(readings):
+            # The readings since: the count that most of them fit, the latest among them.
+            after, _, _ = fit_count(times[since:], values[since:], weights[since:])
+            first = since + int(np.argmax(after))
+            span = t - times[first]
+            # A count seen counting is left only for readings against it for a
+            # while; any other gives way to two in a row that agree.
+            if self._state.counting:
+                jump = int(after.sum()) >= _JUMP_READINGS and span >= _JUMP_S
             else:
-                # A step of one, a second or so after the value before it began:
-                # the display is counting and its digits read right.
-                step = reading.value == (state.value or 0) - 1 and state.value is not None
-                timely = _STEP_S[0] <= t - self._value_since <= _STEP_S[1]
-                self._steps = self._steps + 1 if step and timely else 0
-                counting = self._steps >= _COUNTING_STEPS
-                self._value_since = t
-            self._state = CountdownState(reading.value, reading.colour, t, counting)
-            self._candidate = None
-        else:
-            self._candidate = reading.value
+                jump = int(after.sum()) >= 2 and span >= _BLEND_S
+            if jump and after[-1]:
+                # The display jumped: the readings before the jump are another count.
+                for _ in range(first):
+                    readings.popleft()
+                return self.observe(CountdownReading(None, Phase.UNKNOWN, False), t)
+        last = int(index[-1])
+        read_at = float(times[last])
+        if index.size < 2 or t - read_at > self.hold_s:
+            self._state = CountdownState(None, self._state.colour, None)
+            return self._state
+        shown = {int(v) for v in values[inliers]}
+        # Readings since the fit's first one that it does not allow.
+        against = int(np.count_nonzero(~inliers[int(index[0]) :]))
+        counting = (
+            len(shown) >= _COUNTING_VALUES
+            and index.size >= _COUNTING_READINGS
+            and against <= _MAX_AGAINST * (index.size + against)
+        )
+        value = max(0, math.ceil((early + late) / 2 - read_at))
+        colour = readings[last][2]
+        self._state = CountdownState(value, colour, read_at, counting, (early, late))
         return self._state

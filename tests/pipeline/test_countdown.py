@@ -4,6 +4,8 @@ by the tracker; the seconds shown recorded with a violation's signal measurement
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from pipeline.countdown import (
     DIGIT_SEGMENTS,
     CountdownState,
     CountdownTracker,
+    fit_count,
     read_countdown,
 )
 from pipeline.signal import Phase, SignalState
@@ -177,3 +180,88 @@ def test_countdown_box_is_validated() -> None:
     assert head.countdown == (12, 0, 30, 14)
     with pytest.raises(ValidationError, match="countdown must be x1, y1, x2, y2"):
         SignalHead(id="h1", region=(0, 0, 10, 30), countdown=(30, 0, 12, 14))
+
+
+def test_fit_count_rejects_a_reading_off_the_count() -> None:
+    """Readings of a count from 9 (zero at t=10), one misread 3 among them: the
+    fit allows all but the 3 and knows the zero time to within the readings."""
+    times = np.arange(1.05, 4.0, 0.2)
+    values = np.array([math.ceil(10.0 - t) for t in times], np.float64)
+    values[6] = 3.0
+    inliers, early, late = fit_count(times, values, np.ones_like(times))
+    assert not inliers[6] and inliers.sum() == len(times) - 1
+    assert early < 10.0 <= late and late - early < 0.6
+
+
+def tracked(frames: list[tuple[float, int | None]], **draw) -> list[CountdownState]:
+    tracker = CountdownTracker(REGION, every=1)
+    return [
+        tracker.update(draw_display(value, Phase.RED, seed=i, **draw), t)
+        for i, (t, value) in enumerate(frames)
+    ]
+
+
+def test_counting_display_gives_evidence_only_once_fitted() -> None:
+    """A red count from 15 read 5 times a second: after two ticks its value goes
+    into evidence, right at every frame not within a frame or two of a tick."""
+    frames: list[tuple[float, int | None]] = [(i / 5 + 0.1, 15 - int(i / 5)) for i in range(40)]
+    states = tracked(frames, digit_h=22)
+    assert all(s.shown_at(t) is None for (t, _), s in zip(frames[:10], states[:10], strict=True))
+    given = 0
+    for (t, value), state in zip(frames, states, strict=True):
+        shown = state.shown_at(t)
+        assert shown in (None, value), (t, shown, value)
+        given += shown is not None
+    assert given >= 15
+    assert states[-1].counting
+
+
+def test_a_misread_frame_is_rejected_by_the_fit() -> None:
+    """One frame in a counting display shows another number: the fit keeps the
+    count, the evidence stays right and the display stays trusted."""
+    frames: list[tuple[float, int | None]] = [(i / 5 + 0.1, 20 - int(i / 5)) for i in range(30)]
+    t, value = frames[22]
+    frames[22] = (t, 47)
+    states = tracked(frames, digit_h=22)
+    assert states[22].value == value and states[22].counting
+    assert states[22].shown_at(t) in (None, value)
+    assert all(s.counting for s in states[22:])
+
+
+def test_a_blink_gives_no_value_of_its_own() -> None:
+    """A dark spell reads as no value (never a digit) and, once longer than the
+    hold, leaves no value and no evidence."""
+    frames: list[tuple[float, int | None]] = [(i / 5 + 0.1, 9 - int(i / 5)) for i in range(20)]
+    frames += [(4.1 + i / 5, None) for i in range(12)]
+    tracker = CountdownTracker(REGION, every=1, hold_s=1.5)
+    for i, (t, value) in enumerate(frames):
+        state = tracker.update(draw_display(value, Phase.RED, digit_h=22, seed=i), t)
+        assert tracker.last_reading is not None
+        if value is None:
+            assert tracker.last_reading.value is None
+    assert state.value is None and state.shown_at(frames[-1][0]) is None
+
+
+def tiny_display(value: int | None, seed: int) -> np.ndarray:
+    """A two-digit display about 4x9 px a digit: drawn 4x as large, blurred and
+    shrunk to a quarter, then JPEG-compressed."""
+    big = draw_display(value, Phase.RED, digit_h=36, seed=seed, quality=95)
+    big = cv2.resize(big, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
+    small = cv2.resize(cv2.GaussianBlur(big, (0, 0), 3.0), (120, 80), interpolation=cv2.INTER_AREA)
+    ok, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 75])
+    assert ok
+    return np.asarray(cv2.imdecode(jpeg, cv2.IMREAD_COLOR), np.uint8)
+
+
+def test_tiny_blurred_display_never_gives_a_wrong_value() -> None:
+    """A tiny, blurred display counting down: whatever the single frames read, the
+    evidence is never a wrong number."""
+    tracker = CountdownTracker(REGION, every=1)
+    wrong = 0
+    for i in range(60):
+        t = i / 6 + 0.05
+        value = 30 - int(t)
+        state = tracker.update(tiny_display(value, i), t)
+        shown = state.shown_at(t)
+        wrong += shown is not None and shown != value
+    assert wrong == 0
