@@ -34,6 +34,9 @@ RTSP_TRANSPORTS = frozenset({"tcp", "udp"})
 # Batch mode keeps a few decoded frames ready so the consumer never waits for
 # the decoder; more would only cost memory (a 1080p BGR frame is 6 MB).
 BATCH_QUEUE_FRAMES = 4
+# The pause before reconnecting to a stream that was delivering: enough to not spin
+# on a server that accepts, sends a frame and drops, far below any backoff step.
+IMMEDIATE_RETRY_S = 0.05
 
 
 def is_network_url(url: str) -> bool:
@@ -74,9 +77,10 @@ class StreamSource:
       back-pressure, decoded as fast as the consumer reads, nothing dropped.
 
     A network stream that fails, stalls past ``read_timeout_s`` or ends is
-    reopened forever, with exponential backoff and jitter capped at
-    ``backoff_max_s``. No exception leaves the reader thread; failures show in
-    :attr:`stats` as ``offline`` with a reason.
+    reopened forever: at once when the connection had been delivering frames,
+    then with exponential backoff and jitter capped at ``backoff_max_s``. No
+    exception leaves the reader thread; failures show in :attr:`stats` as
+    ``offline`` with a reason.
 
     Args:
         camera_id: Name carried by every frame.
@@ -164,6 +168,8 @@ class StreamSource:
         self.clock_sync = clock_sync_status()
         # Realtime pacing: the monotonic time at which stream time 0.0 is due.
         self._pace_origin: float | None = None
+        # Whether the current (or just ended) connection decoded a frame.
+        self._connection_delivered = False
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -268,6 +274,7 @@ class StreamSource:
         connections = 0
         try:
             while not self._stop.is_set():
+                self._connection_delivered = False
                 try:
                     delivered = self._read_connection(reconnect=connections > 0)
                     connections += 1
@@ -288,13 +295,25 @@ class StreamSource:
                     self._set_offline(self._describe(exc))
                     if not self.network:
                         return  # a file that cannot be read will not heal
-                self._stop.wait(self._backoff.next_delay())
+                self._stop.wait(self._retry_delay())
         finally:
             if self._stop.is_set():
                 self._set_offline("stopped")
             if self.ring is not None:
                 self.ring.close()
             self._channel.close()
+
+    def _retry_delay(self) -> float:
+        """Seconds to wait before reconnecting.
+
+        A connection that delivered frames and then broke (garbage on the socket, a
+        stall, a clean end) is retried at once: the camera was just there, and every
+        tenth of a second waited is video lost. Only attempts that deliver nothing
+        back off, so a dead camera is not hammered.
+        """
+        if self._connection_delivered:
+            return IMMEDIATE_RETRY_S
+        return self._backoff.next_delay()
 
     def _open(self) -> av.container.InputContainer:
         options: dict[str, str] = {}
@@ -315,10 +334,22 @@ class StreamSource:
     def _packets(
         self, container: av.container.InputContainer, stream: av.VideoStream
     ) -> Iterator[av.Packet]:
-        try:
-            yield from container.demux(stream)
-        except av.ExitError as exc:
-            raise TimeoutError(f"no data for {self._timeouts[1]:g} s") from exc
+        read_timeout = self._timeouts[1]
+        packets = container.demux(stream)
+        while True:
+            asked = time.monotonic()
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.ExitError as exc:
+                raise TimeoutError(f"no data for {read_timeout:g} s") from exc
+            if self.network and time.monotonic() - asked >= read_timeout:
+                # FFmpeg's read was interrupted at the timeout but handed back what it
+                # had (garbage on an RTSP/TCP socket does this) instead of failing;
+                # waiting for the next timeout would double the outage.
+                raise TimeoutError(f"no data for {read_timeout:g} s")
+            yield packet
 
     def _read_connection(self, reconnect: bool) -> bool:
         """Open the URL once and decode until it ends; True if a frame was decoded."""
@@ -352,6 +383,7 @@ class StreamSource:
                     for frame in frames:
                         if first:
                             first = False
+                            self._connection_delivered = True
                             # This connection works: whatever ends it later (a stall,
                             # garbage, a clean end) retries from the shortest delay, not
                             # from where the outages before it had left the backoff.

@@ -143,3 +143,51 @@ def test_a_stream_that_delivered_retries_at_once_after_earlier_outages(
     assert back < 4.0, f"back after {back:.1f} s"
     assert time.monotonic() - resumed < 15.0
     assert thread_errors == []
+
+
+def test_a_dropped_connection_that_was_delivering_is_reopened_at_once(
+    proxied: tuple[FaultProxy, Path], thread_errors: list[BaseException | None]
+) -> None:
+    """No backoff before the first retry of a connection that was delivering: with a
+    5 s initial backoff the camera would be gone for at least 4 s."""
+    proxy, _ = proxied
+    source = StreamSource(
+        "cam",
+        f"rtsp://127.0.0.1:{proxy.port}/cam",
+        analysis_fps=25,
+        read_timeout_s=READ_TIMEOUT_S,
+        open_timeout_s=READ_TIMEOUT_S,
+        backoff_initial_s=5.0,
+        backoff_max_s=5.0,
+    )
+    with source:
+        read_n(source, 5)
+        dropped = time.monotonic()
+        proxy.drop_connections()
+        wait_until(lambda: source.stats.reconnects >= 1, timeout=BACK_WITHIN_S)
+        back = time.monotonic() - dropped
+    assert back < 3.0, f"back after {back:.1f} s"
+    assert thread_errors == []
+
+
+class _LateDemux:
+    """A container whose demuxer hands back a packet only after the read timeout, as
+    FFmpeg does when its read is interrupted while it is lost in garbage."""
+
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+
+    def demux(self, _stream: object) -> Iterator[str]:
+        yield "on time"
+        time.sleep(self.delay_s)
+        yield "late"
+
+
+def test_a_packet_handed_back_only_after_the_read_timeout_counts_as_a_stall() -> None:
+    source = StreamSource("cam", "rtsp://127.0.0.1:9/cam", analysis_fps=5, read_timeout_s=0.2)
+    packets = source._packets(_LateDemux(0.25), None)  # type: ignore[arg-type]
+    assert next(packets) == "on time"
+    with pytest.raises(TimeoutError, match="no data for 0.2 s"):
+        next(packets)
+    on_time = source._packets(_LateDemux(0.05), None)  # type: ignore[arg-type]
+    assert list(on_time) == ["on time", "late"]
