@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 # Debian packages: a real RTSP server for tests and the demo camera, a real
 # browser for UI tests, PostgreSQL for the store tests. `trafficcam doctor` checks
-# them by element and file (pipeline/doctor.py); a test keeps the two lists in step.
+# them by element and file (pipeline/ops/doctor.py); a test keeps the two lists in step.
 APT_PACKAGES := gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly python3-gst-1.0 python3-gi \
 	gstreamer1.0-x gstreamer1.0-plugins-bad gstreamer1.0-tools gir1.2-gstreamer-1.0 \

@@ -3,7 +3,7 @@
 Each camera is one GStreamer RTSP server process (streams/rtsp_server.py, a looping
 generated H.264 clip) on its own port, reached through a small TCP proxy that can
 put garbage bytes on the socket, shift the stream's RTP timestamps (a camera clock
-jump) or drop the connection. The real `pipeline.worker.Worker` reads every camera
+jump) or drop the connection. The real `pipeline.runtime.worker.Worker` reads every camera
 with the configured detector, on a thread of this process, so this process's
 memory and file descriptors are the worker's.
 """
@@ -23,9 +23,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.broker import free_port  # noqa: E402
 from pipeline.config import AppConfig, CameraConfig, EvidenceConfig  # noqa: E402
-from pipeline.worker import CollectingSink, Worker  # noqa: E402
+from pipeline.events.broker import free_port  # noqa: E402
+from pipeline.runtime.worker import CollectingSink, Worker  # noqa: E402
 from streams.rtsp_launcher import RtspServerProcess, start_rtsp_server  # noqa: E402
 from streams.stats import SourceState, SourceStats  # noqa: E402
 from tests.fixtures.fault_proxy import FaultProxy  # noqa: E402

@@ -36,10 +36,10 @@ sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resol
 
 import av  # noqa: E402
 
-from pipeline import scenario  # noqa: E402
-from pipeline.cli import build_detector  # noqa: E402
+from pipeline.cli.main import build_detector  # noqa: E402
 from pipeline.config import AppConfig, load_config  # noqa: E402
-from pipeline.worker import CollectingSink, Worker  # noqa: E402
+from pipeline.evaluation import scenario  # noqa: E402
+from pipeline.runtime.worker import CollectingSink, Worker  # noqa: E402
 
 
 def fleet(config: AppConfig, cameras: int, model: str, size: str) -> AppConfig:

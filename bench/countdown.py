@@ -28,8 +28,8 @@ from pathlib import Path
 
 import av
 
-from pipeline.countdown import CountdownTracker
-from pipeline.signal_phase import Phase
+from pipeline.signals.countdown import CountdownTracker
+from pipeline.signals.phase import Phase
 
 Expected = Callable[[float], tuple[int, Phase] | None]
 

@@ -22,7 +22,7 @@ import av
 
 from models.darknet import DarknetDetector
 from models.runtimes import Precision
-from pipeline.scenario.groundtruth import DetectionTally, read_boxes
+from pipeline.evaluation.scenario.groundtruth import DetectionTally, read_boxes
 
 
 def measure(

@@ -42,10 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kafka import KafkaConsumer, TopicPartition  # noqa: E402
 
 from models.darknet import DarknetDetector  # noqa: E402
-from pipeline.broker import EmbeddedBroker, ensure_topics  # noqa: E402
 from pipeline.config import parse_config  # noqa: E402
-from pipeline.events import OutboxRelay  # noqa: E402
-from pipeline.recorder import ViolationRecorder  # noqa: E402
+from pipeline.events.broker import EmbeddedBroker, ensure_topics  # noqa: E402
+from pipeline.events.relay import OutboxRelay  # noqa: E402
+from pipeline.evidence.recorder import ViolationRecorder  # noqa: E402
 from pipeline.store.db import open_database  # noqa: E402
 from pipeline.store.repository import register_cameras  # noqa: E402
 from tests.pipeline.scenario_findings import scenario_findings  # noqa: E402

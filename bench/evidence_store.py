@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.evidence import EvidenceStore  # noqa: E402
-from pipeline.signing import ManifestSigner  # noqa: E402
+from pipeline.evidence.package import EvidenceStore  # noqa: E402
 from pipeline.store.blobs import BlobStore, LocalBlobStore, S3BlobStore  # noqa: E402
+from pipeline.store.signing import ManifestSigner  # noqa: E402
 from tests.fixtures.s3 import start_s3_server, stop_s3_server  # noqa: E402
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from models.darknet import DarknetDetector
 from models.detections import Detections
 from models.runtimes import Precision
-from pipeline.scenario.groundtruth import iou
+from pipeline.evaluation.scenario.groundtruth import iou
 
 PRECISIONS: tuple[Precision, ...] = ("f32", "bf16", "int8")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.config import AppConfig, EvidenceConfig, RetentionConfig  # noqa: E402
-from pipeline.retention import EvidenceRetention  # noqa: E402
+from pipeline.ops.retention import EvidenceRetention  # noqa: E402
 from pipeline.store.db import open_database  # noqa: E402
 from pipeline.store.hashing import sha256_bytes  # noqa: E402
 from pipeline.store.models import Violation  # noqa: E402

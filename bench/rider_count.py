@@ -24,11 +24,11 @@ import av
 from models.darknet import DarknetDetector
 from models.detections import class_id
 from models.riders import associate_riders
+from pipeline.evaluation.scenario import build_script
+from pipeline.evaluation.scenario.groundtruth import read_boxes
+from pipeline.evaluation.scenario.motion import StopAndGo
 from pipeline.geometry import box_iou
 from pipeline.rules.overloaded_motorbike import distinct_riders
-from pipeline.scenario import build_script
-from pipeline.scenario.groundtruth import read_boxes
-from pipeline.scenario.motion import StopAndGo
 
 
 def measure(scene: Path, input_size: int) -> dict[str, Counter[int]]:

@@ -13,7 +13,7 @@ decoded frame. Without --config the heads are the label file's `signal_heads`
 (their `bbox` as region, no lamp layout): how the reader does on a head nobody
 tuned. Prints per head: readings per colour, the smoothed phase changes with
 their stream times, the median milliseconds per reading and, with --labels, the
-share of labelled frames whose phase agrees (pipeline.signal_agreement) and where
+share of labelled frames whose phase agrees (pipeline.evaluation.signal_agreement) and where
 it disagrees. `--reader frame` reads each frame alone with `classify_lamp`, the
 fixed-threshold reader the tracker used before it compared lamps with the head.
 """
@@ -34,9 +34,9 @@ import numpy as np
 import yaml
 
 from pipeline.config import load_config
-from pipeline.signal import Phase, SignalState, SignalTracker, classify_lamp
-from pipeline.signal_agreement import agreement, load_signal_timeline
-from pipeline.signal_phase import Point
+from pipeline.evaluation.signal_agreement import agreement, load_signal_timeline
+from pipeline.signals.image import Phase, SignalState, SignalTracker, classify_lamp
+from pipeline.signals.phase import Point
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.broker import free_port  # noqa: E402
+from pipeline.events.broker import free_port  # noqa: E402
 from pipeline.store.db import open_database  # noqa: E402
 from pipeline.store.users import add_user  # noqa: E402
 

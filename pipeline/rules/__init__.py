@@ -18,7 +18,7 @@ from pipeline.rules.restricted_lane import RestrictedLane
 from pipeline.rules.speeding import Speeding
 from pipeline.rules.stop_line import StopLine
 from pipeline.rules.wrong_way import WrongWay
-from pipeline.scene import SceneGeometry
+from pipeline.runtime.scene import SceneGeometry
 
 __all__ = ["RULE_CLASSES", "FrameContext", "Rule", "ViolationCandidate", "build_rules"]
 

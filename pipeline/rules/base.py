@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pipeline.signal import SignalState
-from pipeline.track_history import Box, TrackPoint, TrackState
+from pipeline.runtime.track_history import Box, TrackPoint, TrackState
+from pipeline.signals.image import SignalState
 
 
 @dataclass(frozen=True)

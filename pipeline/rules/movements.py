@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from pipeline.config import Approach, Movement, SignalHead
 from pipeline.geometry import Point, point_in_polygon
-from pipeline.scene import angle_between
-from pipeline.signal import Phase, SignalState
-from pipeline.track_history import TrackPoint
+from pipeline.runtime.scene import angle_between
+from pipeline.runtime.track_history import TrackPoint
+from pipeline.signals.image import Phase, SignalState
 
 SPELLS_KEPT = 8
 """Phase spells remembered per head: several cycles' worth of changes."""

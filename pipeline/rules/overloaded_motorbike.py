@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from pipeline.config import OverloadedMotorbikeRule
 from pipeline.rules.base import FrameContext, ViolationCandidate
-from pipeline.scene import SceneGeometry
-from pipeline.track_history import Box, TrackPoint, TrackState
+from pipeline.runtime.scene import SceneGeometry
+from pipeline.runtime.track_history import Box, TrackPoint, TrackState
 
 RULE_VERSION = "1.0"
 MAX_SEAT_DRIFT = 0.08

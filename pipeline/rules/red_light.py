@@ -51,9 +51,9 @@ from pipeline.rules.movements import (
     movement_signal,
     stood_still_before,
 )
-from pipeline.scene import SceneGeometry, angle_between
-from pipeline.signal import Phase
-from pipeline.track_history import TrackPoint, TrackState
+from pipeline.runtime.scene import SceneGeometry, angle_between
+from pipeline.runtime.track_history import TrackPoint, TrackState
+from pipeline.signals.image import Phase
 
 RULE_VERSION = "2.1"
 KEY_FRAME_LEAD_S = 1.0

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from pipeline.config import WEEKDAYS, Lane, RestrictedLaneRule
 from pipeline.rules.base import FrameContext, ViolationCandidate
-from pipeline.scene import SceneGeometry, window_open
-from pipeline.track_history import TrackPoint, TrackState
+from pipeline.runtime.scene import SceneGeometry, window_open
+from pipeline.runtime.track_history import TrackPoint, TrackState
 
 RULE_VERSION = "1.0"
 TIME_EPSILON_S = 1e-6

@@ -8,8 +8,8 @@ from statistics import median
 
 from pipeline.config import SpeedingRule
 from pipeline.rules.base import FrameContext, ViolationCandidate
-from pipeline.scene import SceneGeometry
-from pipeline.track_history import TrackPoint, TrackState
+from pipeline.runtime.scene import SceneGeometry
+from pipeline.runtime.track_history import TrackPoint, TrackState
 
 RULE_VERSION = "1.0"
 MS_TO_KMH = 3.6

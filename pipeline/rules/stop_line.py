@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pipeline.config import StopLineRule
 from pipeline.geometry import DirectedLine, Point
 from pipeline.rules.base import FrameContext, ViolationCandidate
-from pipeline.scene import SceneGeometry
-from pipeline.signal import Phase, SignalState
-from pipeline.track_history import TrackPoint, TrackState
+from pipeline.runtime.scene import SceneGeometry
+from pipeline.runtime.track_history import TrackPoint, TrackState
+from pipeline.signals.image import Phase, SignalState
 
 RULE_VERSION = "1.0"
 KEY_FRAME_MAX_AGE_S = 4.5

@@ -7,8 +7,8 @@ import math
 from pipeline.config import Lane, WrongWayRule
 from pipeline.geometry import Point, box_containment
 from pipeline.rules.base import FrameContext, ViolationCandidate
-from pipeline.scene import SceneGeometry, angle_between
-from pipeline.track_history import TrackPoint, TrackState
+from pipeline.runtime.scene import SceneGeometry, angle_between
+from pipeline.runtime.track_history import TrackPoint, TrackState
 
 RULE_VERSION = "1.0"
 KEY_FRAME_MAX_AGE_S = 4.5

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pipeline.config import DwellRule
 from pipeline.geometry import Point
 from pipeline.rules.base import FrameContext, ViolationCandidate
-from pipeline.scene import SceneGeometry
-from pipeline.track_history import Box, TrackPoint, TrackState
+from pipeline.runtime.scene import SceneGeometry
+from pipeline.runtime.track_history import Box, TrackPoint, TrackState
 
 RULE_VERSION = "1.0"
 SMOOTHING_POINTS = 5

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
-from pipeline.scenario import ScenarioFiles
+from pipeline.evaluation.scenario import ScenarioFiles
 
 TRAFFICCAM = [sys.executable, "-m", "pipeline.cli"]
 

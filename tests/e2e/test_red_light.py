@@ -16,9 +16,9 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from pipeline.evaluate import Prediction, load_truth, score
-from pipeline.events import consume_records, validate_event
-from pipeline.scenario import ScenarioFiles, generate
+from pipeline.evaluation.accuracy import Prediction, load_truth, score
+from pipeline.evaluation.scenario import ScenarioFiles, generate
+from pipeline.events.relay import consume_records, validate_event
 from pipeline.store.db import open_database
 from pipeline.store.models import EvidenceItem, OutboxEvent, Violation
 from tests.e2e.eval_cli import TRAFFICCAM, eval_report

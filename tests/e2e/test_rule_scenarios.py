@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.evaluate import load_truth
-from pipeline.scenario import generate
+from pipeline.evaluation.accuracy import load_truth
+from pipeline.evaluation.scenario import generate
 from tests.e2e.eval_cli import eval_report
 
 # scenario (= rule type unless in RULE_OF), offences staged, frames in the video

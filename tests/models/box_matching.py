@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models.detections import Detections
-from pipeline.scenario.groundtruth import iou
+from pipeline.evaluation.scenario.groundtruth import iou
 
 
 def matched_share(ref: Detections, got: Detections, min_iou: float) -> float:

@@ -13,7 +13,7 @@ import ultralytics
 
 from models import weights
 from models.darknet import DarknetDetector
-from pipeline.scenario.sprites import fetch_darknet_package
+from pipeline.evaluation.scenario.sprites import fetch_darknet_package
 
 
 def _read(path: Path) -> np.ndarray:

@@ -17,13 +17,13 @@ import pytest
 from models.darknet import DarknetDetector
 from models.detections import Detections
 from models.tracking import TRACKER_TYPES, ByteTracker, TrackerType, build_tracker
-from pipeline.scenario import SCENARIOS, build_script
-from pipeline.scenario.layout import Lane, Layout
-from pipeline.scenario.motion import Cruise
-from pipeline.scenario.red_light import WIDTH
-from pipeline.scenario.script import Script, Vehicle
-from pipeline.scenario.signal_plan import SignalPlan
-from pipeline.scenario.sprites import Sprite, load_sprites
+from pipeline.evaluation.scenario import SCENARIOS, build_script
+from pipeline.evaluation.scenario.layout import Lane, Layout
+from pipeline.evaluation.scenario.motion import Cruise
+from pipeline.evaluation.scenario.red_light import WIDTH
+from pipeline.evaluation.scenario.script import Script, Vehicle
+from pipeline.evaluation.scenario.signal_plan import SignalPlan
+from pipeline.evaluation.scenario.sprites import Sprite, load_sprites
 
 INPUT_SIZE = 608  # what the generated scenarios' configs use
 FPS = 10

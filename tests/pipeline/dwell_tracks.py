@@ -10,8 +10,8 @@ import numpy as np
 from pipeline.config import Scene, StopLine, Zone
 from pipeline.rules.base import FrameContext, ViolationCandidate
 from pipeline.rules.zone_dwell import ZoneDwell
-from pipeline.scene import SceneGeometry
-from pipeline.track_history import TrackHistory
+from pipeline.runtime.scene import SceneGeometry
+from pipeline.runtime.track_history import TrackHistory
 
 # A kerb lane along the bottom of a 1280x720 view: no stopping on the left, no
 # parking on the right, and a stop line at x=1000 outside both zones.

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from pipeline.camera_pipeline import Finding
 from pipeline.config import CameraConfig
+from pipeline.evaluation.scenario import build_script
+from pipeline.evaluation.scenario.sprites import load_sprites
 from pipeline.rules.base import ViolationCandidate
-from pipeline.scenario import build_script
-from pipeline.scenario.sprites import load_sprites
-from pipeline.track_history import TrackPoint
+from pipeline.runtime.camera_pipeline import Finding
+from pipeline.runtime.track_history import TrackPoint
 from streams.frame import Frame
 
 

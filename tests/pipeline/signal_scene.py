@@ -11,7 +11,7 @@ import numpy as np
 
 from models.detections import Detections, class_id
 from pipeline.config import CameraConfig
-from pipeline.signal import Phase
+from pipeline.signals.image import Phase
 from streams.frame import Frame
 
 CAMERA_ID = "cam-sig"

@@ -23,8 +23,8 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.broker import free_port
 from pipeline.config import AppConfig, EvidenceConfig
+from pipeline.events.broker import free_port
 from pipeline.store import repository
 from pipeline.store.camera_health import thumbnail_uri
 from pipeline.store.db import open_database

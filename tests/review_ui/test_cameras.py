@@ -9,10 +9,10 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from pipeline.config import parse_config
-from pipeline.health import HealthMonitor
+from pipeline.ops.health import HealthMonitor
+from pipeline.runtime.worker import open_source
 from pipeline.store.db import open_database
 from pipeline.store.users import add_user
-from pipeline.worker import open_source
 from review_ui.app import create_app
 from streams.source import StreamSource
 from tests.fixtures.rtsp import RtspServerFactory, VideoFactory

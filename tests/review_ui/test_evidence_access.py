@@ -14,10 +14,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, update
 
-from pipeline.evidence import LocalEvidenceStore
-from pipeline.signing import ManifestSigner, canonical_json
+from pipeline.evidence.package import LocalEvidenceStore
 from pipeline.store import repository
 from pipeline.store.models import AuditEntry, EvidenceItem
+from pipeline.store.signing import ManifestSigner, canonical_json
 from tests.review_ui.conftest import Seed, add_plain_violation, log_in
 
 PACKAGE_ID = "33333333-3333-4333-8333-333333333333"

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import httpx
 
 from pipeline.config import RetentionConfig
-from pipeline.retention import EvidenceRetention
+from pipeline.ops.retention import EvidenceRetention
+from pipeline.ops.system_alerts import raise_system_alert
 from pipeline.store import repository
-from pipeline.system_alerts import raise_system_alert
 from review_ui.templating import local_time
 from tests.review_ui.conftest import Seed, log_in
 

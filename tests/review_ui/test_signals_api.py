@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from pipeline.config import AppConfig, CameraConfig, KafkaConfig
-from pipeline.events import validate_event
+from pipeline.events.relay import validate_event
 from pipeline.store.api_tokens import add_token, revoke_token, token_digest
 from pipeline.store.models import ApiToken, OutboxEvent, SignalPhaseChange
 from review_ui.app import create_app

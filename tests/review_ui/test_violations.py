@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from pipeline.config import KafkaConfig
-from pipeline.events import validate_event
+from pipeline.events.relay import validate_event
 from pipeline.store import repository
 from pipeline.store.models import OutboxEvent, Review
 from review_ui.app import SESSION_COOKIE, create_app

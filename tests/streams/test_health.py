@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.broker import free_port
+from pipeline.events.broker import free_port
 from streams.health import CameraHealth, HealthState, HealthThresholds, HealthTracker
 from streams.source import StreamSource
 from tests.fixtures.rtsp import RtspServerFactory

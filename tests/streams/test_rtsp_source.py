@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.broker import free_port
+from pipeline.events.broker import free_port
 from streams.source import StreamSource
 from streams.stats import SourceState
 from tests.fixtures.rtsp import RtspServerFactory, VideoFactory

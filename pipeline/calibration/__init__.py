@@ -1,0 +1,1 @@
+"""Setting up a camera's scene: `trafficcam scene check` and its pictures."""

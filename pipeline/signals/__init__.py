@@ -1,0 +1,2 @@
+"""Signal phases: lamps and countdowns read from the image, controller feeds, and
+how they combine."""
