@@ -14,9 +14,9 @@ from urllib.parse import quote
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from pipeline.config import EvidenceConfig
-from pipeline.signing import SigningKeyError, key_id, load_public_key, signature_problem
 from pipeline.store.blobs import BlobError, BlobStore
 from pipeline.store.models import EvidenceItem
+from pipeline.store.signing import SigningKeyError, key_id, load_public_key, signature_problem
 
 Integrity = Literal["ok", "mismatch", "missing"]
 ManifestState = Literal["verified", "invalid", "absent", "unverifiable"]

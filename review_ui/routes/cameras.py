@@ -47,7 +47,7 @@ def _thumbnail(evidence_root: Path, camera_id: str, now: datetime) -> Thumbnail 
         stamp = path.stat()
     except OSError:  # replaced or removed since
         return None
-    taken_at = datetime.fromtimestamp(stamp.st_mtime, UTC)  # the frame's time (pipeline.health)
+    taken_at = datetime.fromtimestamp(stamp.st_mtime, UTC)  # the frame's time (pipeline.ops.health)
     # The mtime in the URL makes the browser fetch a new picture only when there is one.
     url = f"/cameras/{quote(camera_id, safe='')}/thumbnail.jpg?v={stamp.st_mtime_ns}"
     return Thumbnail(url, taken_at, max(0.0, (now - taken_at).total_seconds()))
