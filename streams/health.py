@@ -269,7 +269,29 @@ class HealthTracker:
             problems += self._rate_problems(stats, previous.stats)
 
         state, reason = self._classify(stats, age, problems)
-        sample = CameraHealth(
+        sample = self._sample(stats, previous, dt, at, age, state, reason, problems, picture)
+        self._previous = _Previous(
+            now,
+            stats,
+            frame.seq if frame is not None else (previous.frame_seq if previous else None),
+            picture or (previous.picture if previous else None),
+        )
+        return sample, self._transition(state, reason, at)
+
+    def _sample(
+        self,
+        stats: SourceStats,
+        previous: _Previous | None,
+        dt: float,
+        at: datetime,
+        age: float | None,
+        state: HealthState,
+        reason: str,
+        problems: list[str],
+        picture: ImageMeasure | None,
+    ) -> CameraHealth:
+        """The sample's record; rates over `dt` since `previous` (None on the first)."""
+        return CameraHealth(
             camera_id=self.camera_id,
             at=at,
             state=state,
@@ -299,12 +321,9 @@ class HealthTracker:
             sharpness_ratio=_rounded(self._checks.values.get("sharpness_ratio")),
             view_similarity=_rounded(self._checks.values.get("view_similarity")),
         )
-        self._previous = _Previous(
-            now,
-            stats,
-            frame.seq if frame is not None else (previous.frame_seq if previous else None),
-            picture or (previous.picture if previous else None),
-        )
+
+    def _transition(self, state: HealthState, reason: str, at: datetime) -> HealthAlert | None:
+        """Move to `state`; an alert when the state, or a problem state's reason, changed."""
         alert = None
         changed_reason = reason != self.reason and state in (
             HealthState.DEGRADED,
@@ -313,7 +332,7 @@ class HealthTracker:
         if state is not self.state or changed_reason:
             alert = HealthAlert(self.camera_id, at, self.state, state, reason)
         self.state, self.reason = state, reason
-        return sample, alert
+        return alert
 
     def _classify(
         self, stats: SourceStats, age: float | None, problems: list[str]
