@@ -19,9 +19,7 @@ from pipeline.config import AppConfig, parse_config
 from pipeline.evidence.clips import CLIPS_DIR, clear_stale_clips, request_clip
 from pipeline.evidence.package import data_bar_lines
 from pipeline.evidence.recorder import ViolationRecorder
-from pipeline.rules.base import ViolationCandidate
 from pipeline.runtime.camera_pipeline import Finding
-from pipeline.runtime.track_history import TrackPoint
 from pipeline.runtime.worker import BackgroundSink
 from pipeline.store.db import open_database
 from pipeline.store.models import Violation
@@ -29,6 +27,7 @@ from pipeline.store.repository import register_cameras
 from pipeline.store.signing import load_public_key
 from streams.frame import Frame
 from streams.source import StreamSource
+from tests.factories import make_candidate
 from tests.fixtures.rtsp import RtspServerFactory, VideoFactory
 from tests.pipeline.config.test_config import camera
 
@@ -56,17 +55,10 @@ def _config(tmp_path: Path, buffer_seconds: float = 10.0) -> AppConfig:
 
 def _finding(config: AppConfig, before: Frame, after: Frame) -> Finding:
     box = (100.0, 80.0, 180.0, 160.0)
-    candidate = ViolationCandidate(
-        rule_type="red_light",
-        rule_version="1",
-        track_id=5,
-        vehicle_class="motorbike",
-        offence_t=(before.pts + after.pts) / 2,
-        before=TrackPoint(before.seq, before.pts, before.wall_time, box),
-        after=TrackPoint(after.seq, after.pts, after.wall_time, box),
-        explanation="crossed on red",
+    candidate = make_candidate(
+        before, after, box, track_id=5, vehicle_class="motorbike",
         measurements={"time_into_red_s": 1.5},
-    )
+    )  # fmt: skip
     return Finding(config.cameras[0], candidate, before, after, None)
 
 

@@ -17,9 +17,7 @@ from models.darknet import DarknetDetector
 from pipeline.config import AppConfig, parse_config
 from pipeline.evidence.clips import CLIPS_DIR, request_clip
 from pipeline.evidence.recorder import ViolationRecorder
-from pipeline.rules.base import ViolationCandidate
 from pipeline.runtime.camera_pipeline import Finding
-from pipeline.runtime.track_history import TrackPoint
 from pipeline.store.db import open_database
 from pipeline.store.hashing import sha256_bytes
 from pipeline.store.models import Violation
@@ -27,6 +25,7 @@ from pipeline.store.repository import register_cameras
 from pipeline.store.users import add_user
 from review_ui.app import create_app
 from streams.source import StreamSource
+from tests.factories import make_candidate
 from tests.fixtures.rtsp import VideoFactory
 from tests.fixtures.s3 import S3Server
 from tests.pipeline.config.test_config import camera
@@ -58,16 +57,7 @@ def _record_one(config: AppConfig, video: Path) -> tuple[ViolationRecorder, str]
             frames.append(frame)
         before, after = frames[40], frames[45]
         box = (100.0, 80.0, 180.0, 160.0)
-        candidate = ViolationCandidate(
-            rule_type="red_light",
-            rule_version="1",
-            track_id=2,
-            vehicle_class="car",
-            offence_t=(before.pts + after.pts) / 2,
-            before=TrackPoint(before.seq, before.pts, before.wall_time, box),
-            after=TrackPoint(after.seq, after.pts, after.wall_time, box),
-            explanation="crossed on red",
-        )
+        candidate = make_candidate(before, after, box, track_id=2)
         clip = request_clip(
             source,
             candidate.offence_t,

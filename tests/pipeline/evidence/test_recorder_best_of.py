@@ -21,14 +21,13 @@ from models.plate_crops import PlateCropCollector
 from models.plates import PlateReader
 from pipeline.config import AppConfig, PlatesConfig, parse_config
 from pipeline.evidence.recorder import ViolationRecorder
-from pipeline.rules.base import ViolationCandidate
 from pipeline.runtime.camera_pipeline import CameraPipeline, Finding
-from pipeline.runtime.track_history import TrackPoint
 from pipeline.signals.image import Phase
 from pipeline.store.db import open_database
 from pipeline.store.models import Violation
 from pipeline.store.repository import register_cameras
 from streams.frame import Frame
+from tests.factories import make_candidate
 from tests.models.plate_samples import distort, paste, render_plate
 from tests.pipeline.config.test_config import camera
 from tests.pipeline.signal_scene import CAR_PATH, NO_DETECTIONS, camera_config, car_at, frame
@@ -87,15 +86,8 @@ def _finding(
     before, before_box = _frame_with(vehicle, 0.25, 3.0, 10)
     after, after_box = _frame_with(vehicle, 0.25, 3.0, 11)
     close, close_box = _frame_with(vehicle, 0.8, 0.0, 14)
-    candidate = ViolationCandidate(
-        rule_type="red_light",
-        rule_version="1",
-        track_id=TRACK,
-        vehicle_class="car",
-        offence_t=1.05,
-        before=TrackPoint(10, 1.0, before.wall_time, before_box),
-        after=TrackPoint(11, 1.1, after.wall_time, after_box),
-        explanation="crossed on red",
+    candidate = make_candidate(
+        before, after, before_box, after_box=after_box, track_id=TRACK, offence_t=1.05
     )
     crops = None
     if collector is not None:

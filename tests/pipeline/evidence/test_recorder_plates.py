@@ -18,14 +18,13 @@ from models.darknet import DarknetDetector
 from models.plates import PlateReader
 from pipeline.config import AppConfig, parse_config
 from pipeline.evidence.recorder import ViolationRecorder
-from pipeline.rules.base import ViolationCandidate
 from pipeline.runtime.camera_pipeline import Finding
-from pipeline.runtime.track_history import TrackPoint
 from pipeline.store.db import open_database
 from pipeline.store.hashing import sha256_file
 from pipeline.store.models import Violation
 from pipeline.store.repository import register_cameras
 from streams.frame import Frame
+from tests.factories import make_candidate
 from tests.models.plate_samples import distort, paste, render_plate
 from tests.pipeline.config.test_config import camera
 
@@ -61,16 +60,7 @@ def _finding(config: AppConfig) -> Finding:
     box = (200.0, 100.0, 1010.0, 600.0)
     now = datetime.now(UTC)
     frames = [Frame("cam-1", seq, seq * 0.1, now, image) for seq in (10, 11)]
-    candidate = ViolationCandidate(
-        rule_type="red_light",
-        rule_version="1",
-        track_id=3,
-        vehicle_class="car",
-        offence_t=1.05,
-        before=TrackPoint(10, 1.0, now, box),
-        after=TrackPoint(11, 1.1, now, box),
-        explanation="crossed on red",
-    )
+    candidate = make_candidate(frames[0], frames[1], box, track_id=3, offence_t=1.05)
     return Finding(config.cameras[0], candidate, frames[0], frames[1], None)
 
 
