@@ -105,9 +105,6 @@ class ViolationRecorder:
         # was added later, and an officer would review an incomplete package; an event
         # a few seconds later costs nothing.
         clip = collect_clip(finding.clip, after_s=self.config.evidence.clip_after_s)
-        overview = annotate_overview(
-            after.image, finding.camera, candidate, finding.signal, record.offence_utc
-        )
         return self.evidence.write_package(
             record.violation_id,
             {
@@ -115,7 +112,12 @@ class ViolationRecorder:
                 "frame_before": ("frame_before.jpg", before.image),
                 "frame_after": ("frame_after.jpg", after.image),
                 "vehicle_crop": ("vehicle_crop.jpg", crop(before.image, candidate.before.box)),
-                "overview": ("overview.jpg", overview),
+                "overview": (
+                    "overview.jpg",
+                    annotate_overview(
+                        after.image, finding.camera, candidate, finding.signal, record.offence_utc
+                    ),
+                ),
             },
             record.manifest(clip.manifest),
             files={"clip": (CLIP_NAME, clip.data)} if clip.data is not None else None,
