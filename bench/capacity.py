@@ -36,7 +36,7 @@ sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resol
 
 import av  # noqa: E402
 
-from pipeline.cli.main import build_detector  # noqa: E402
+from pipeline.cli.run import build_detector  # noqa: E402
 from pipeline.config import AppConfig, load_config  # noqa: E402
 from pipeline.evaluation import scenario  # noqa: E402
 from pipeline.runtime.worker import CollectingSink, Worker  # noqa: E402

@@ -36,7 +36,7 @@ import yaml
 
 from models.darknet import fitted_input_shape
 from models.detections import class_id
-from pipeline.cli.main import build_detector
+from pipeline.cli.run import build_detector
 from pipeline.config import CameraConfig, load_config
 from pipeline.geometry import anchor_point, point_in_polygon
 from pipeline.runtime.detection_region import CameraRegions

@@ -31,7 +31,7 @@ from bench.camera_rig import (  # noqa: E402
     wait_online,
     worker_config,
 )
-from pipeline.cli.main import build_detector  # noqa: E402
+from pipeline.cli.run import build_detector  # noqa: E402
 from streams.stats import SourceState  # noqa: E402
 
 

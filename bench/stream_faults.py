@@ -53,7 +53,7 @@ from bench.camera_rig import (  # noqa: E402
     wait_online,
     worker_config,
 )
-from pipeline.cli.main import build_detector  # noqa: E402
+from pipeline.cli.run import build_detector  # noqa: E402
 
 KINDS = ("kill", "stall", "garbage", "resolution", "clock_jump", "truncate")
 RECOVERY_LIMIT_S = 5.0

@@ -1,4 +1,4 @@
-"""`python -m pipeline.cli.main`: the same as the `trafficcam` command."""
+"""`python -m pipeline.cli`: the same as the `trafficcam` command."""
 
 import sys
 

@@ -9,23 +9,23 @@ stops every process it started.
 
 from __future__ import annotations
 
+import argparse
 import logging
-import os
 import signal
 import threading
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-import uvicorn
-import yaml
-
+from pipeline.cli.run import run_pipeline
 from pipeline.config import AppConfig, KafkaConfig, load_config
-from pipeline.evaluation import scenario
-from pipeline.events.broker import EmbeddedBroker, ensure_topics
-from pipeline.store.db import open_database
-from pipeline.store.users import add_user, find_user
 
+if TYPE_CHECKING:
+    from pipeline.cli.common import Subparsers
+
+# The parts below are imported where they are used: every `trafficcam` command loads
+# this module to list `demo`, and only `demo` needs them.
 log = logging.getLogger(__name__)
 
 DEMO_USER = "officer"
@@ -35,6 +35,8 @@ DEMO_SCENARIO = "red_light"
 
 def prepare_scenario(workdir: Path) -> Path:
     """The demo scenario's config path, generating the scenario on first use."""
+    from pipeline.evaluation import scenario
+
     scenario_dir = workdir / "scenario"
     config_path = scenario_dir / "trafficcam.yaml"
     if not (config_path.is_file() and (scenario_dir / "video.mp4").is_file()):
@@ -61,16 +63,49 @@ def demo_config(base: AppConfig, workdir: Path, source_url: str, bootstrap: str)
 
 
 def ensure_demo_user(config: AppConfig) -> None:
+    from pipeline.store.db import open_database
+    from pipeline.store.users import add_user, find_user
+
     _, session_factory = open_database(config.database_url)
     with session_factory.begin() as session:
         if find_user(session, DEMO_USER) is None:
             add_user(session, DEMO_USER, DEMO_PASSWORD, "police")
 
 
-def run_demo(*, port: int = 8000, workdir: Path | None = None) -> int:
-    from pipeline.cli.main import run_pipeline
-    from review_ui.app import create_app
+def _kafka_bootstrap(stack: ExitStack) -> str:
+    """$KAFKA_BOOTSTRAP_SERVERS, else an embedded broker that `stack` stops."""
+    from pipeline.events.broker import EmbeddedBroker
+    from pipeline.settings import environment
+
+    bootstrap = environment().kafka_bootstrap_servers
+    if not bootstrap:
+        broker = stack.enter_context(EmbeddedBroker().start())
+        bootstrap = broker.bootstrap
+        log.info("embedded Kafka-compatible broker (Tansu) on %s", bootstrap)
+    return bootstrap
+
+
+def _camera_source(stack: ExitStack, video: Path) -> str:
+    """The video served as a looping RTSP camera that `stack` stops, else the file."""
     from streams.rtsp_launcher import rtsp_server_available, start_rtsp_server
+
+    if rtsp_server_available():
+        server = start_rtsp_server({"/camera": video}, loop=True)
+        stack.callback(server.stop)
+        source_url = server.url("/camera")
+        log.info("demo camera served over RTSP at %s", source_url)
+    else:
+        source_url = str(video)
+        log.warning("gst-rtsp-server not installed: reading %s as a looping file", video)
+    return source_url
+
+
+def run_demo(*, port: int = 8000, workdir: Path | None = None) -> int:
+    import uvicorn
+    import yaml
+
+    from pipeline.events.broker import ensure_topics
+    from review_ui.app import create_app
 
     workdir = (workdir or Path("var/demo")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -78,20 +113,8 @@ def run_demo(*, port: int = 8000, workdir: Path | None = None) -> int:
     video = Path(base.cameras[0].source.url)
 
     with ExitStack() as stack:
-        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-        if not bootstrap:
-            broker = stack.enter_context(EmbeddedBroker().start())
-            bootstrap = broker.bootstrap
-            log.info("embedded Kafka-compatible broker (Tansu) on %s", bootstrap)
-        if rtsp_server_available():
-            server = start_rtsp_server({"/camera": video}, loop=True)
-            stack.callback(server.stop)
-            source_url = server.url("/camera")
-            log.info("demo camera served over RTSP at %s", source_url)
-        else:
-            source_url = str(video)
-            log.warning("gst-rtsp-server not installed: reading %s as a looping file", video)
-
+        bootstrap = _kafka_bootstrap(stack)
+        source_url = _camera_source(stack, video)
         config = demo_config(base, workdir, source_url, bootstrap)
         (workdir / "trafficcam.yaml").write_text(
             yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
@@ -126,3 +149,14 @@ def run_demo(*, port: int = 8000, workdir: Path | None = None) -> int:
             web.should_exit = True
             web_thread.join(timeout=5)
     return status
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return run_demo(port=args.port, workdir=Path(args.workdir) if args.workdir else None)
+
+
+def add_parser(sub: Subparsers) -> None:
+    demo = sub.add_parser("demo", help="everything, embedded, on a generated camera")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--workdir", help="where the demo keeps its files (default: ./var/demo)")
+    demo.set_defaults(func=cmd_demo)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from models import weights
-from pipeline.cli.main import build_detector
+from pipeline.cli.run import build_detector
 from pipeline.config import ConfigError, parse_config
 from tests.pipeline.config.test_config import camera
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline.cli.main import build_detector
+from pipeline.cli.run import build_detector
 from pipeline.config import ConfigError, load_config
 from pipeline.evaluation.accuracy import load_truth
 from pipeline.evaluation.scenario import ScenarioFiles, build_script, generate
