@@ -154,7 +154,33 @@ def create_app(
     app.state.config = config
     app.state.session_factory = session_factory
     app.state.trusted_proxies = trusted_proxies
+    _add_middleware(app, config, secret)
+    _add_routes(app)
+    if config.review.api_docs:
+        _add_openapi_document(app)
+    _add_healthz(app, session_factory)
+    return app
 
+
+_ROUTERS = (
+    login.router,
+    violations.router,
+    evidence.router,
+    queue.router,
+    notice.router,
+    history.router,
+    admin.router,
+    cameras.router,
+    api.router,
+    api_history.router,
+    api_cameras.router,
+    signals.router,
+)
+"""Every page and API router, in the order they are matched."""
+
+
+def _add_middleware(app: FastAPI, config: AppConfig, secret: str) -> None:
+    """Security headers, the login session, transport checks and the error pages."""
     # Added last runs first: the session must exist before any route or handler.
     app.add_middleware(SecurityHeaders)
     # The cookie's own Max-Age is renewed whenever the session changes; the 8 hours
@@ -170,26 +196,25 @@ def create_app(
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
+
+def _add_routes(app: FastAPI) -> None:
+    """The static files and every router."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(login.router)
-    app.include_router(violations.router)
-    app.include_router(evidence.router)
-    app.include_router(queue.router)
-    app.include_router(notice.router)
-    app.include_router(history.router)
-    app.include_router(admin.router)
-    app.include_router(cameras.router)
-    app.include_router(api.router)
-    app.include_router(api_history.router)
-    app.include_router(api_cameras.router)
-    app.include_router(signals.router)
+    for router in _ROUTERS:
+        app.include_router(router)
 
-    if config.review.api_docs:
 
-        @app.get(OPENAPI_PATH, include_in_schema=False)
-        def openapi_document(_user: Viewer) -> JSONResponse:
-            """The API's OpenAPI description, for logged-in users only."""
-            return JSONResponse(app.openapi())
+def _add_openapi_document(app: FastAPI) -> None:
+    """Serve the OpenAPI document, to logged-in users only."""
+
+    @app.get(OPENAPI_PATH, include_in_schema=False)
+    def openapi_document(_user: Viewer) -> JSONResponse:
+        """The API's OpenAPI description, for logged-in users only."""
+        return JSONResponse(app.openapi())
+
+
+def _add_healthz(app: FastAPI, session_factory: sessionmaker[Session]) -> None:
+    """`/healthz`: liveness and database reachability, without login."""
 
     @app.get("/healthz", tags=["health"], dependencies=[Depends(public_route)])
     def healthz() -> JSONResponse:
@@ -203,5 +228,3 @@ def create_app(
                 status_code=http_status.HTTP_503_SERVICE_UNAVAILABLE,
             )
         return JSONResponse({"status": "ok", "database": "ok"})
-
-    return app
