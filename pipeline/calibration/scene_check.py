@@ -220,15 +220,57 @@ def check_scene(
         for head in camera.scene.signal_heads
         if not _reads_image(head)
     ]
+    read = _read_video(video, camera.analysis_fps, seconds, every, readers)
+    if read.overview is None or read.first_t is None:
+        raise SceneCheckError(f"--video {video}: no frames decoded")
+    size, kept = read.size, read.kept
+    heads = [reader.report() for reader in readers]
+    detection, problem = _detection_boxes(camera, size)
+    warnings = _warnings(camera, size) + ([problem] if problem else [])
+    return SceneCheck(
+        camera=camera,
+        video=video,
+        size=size,
+        frame=read.overview[1],
+        frame_t=read.overview[0],
+        first_t=read.first_t,
+        last_t=read.last_t,
+        frames=read.frames,
+        heads=heads,
+        notes=notes,
+        warnings=warnings,
+        detection=detection,
+        background=_median(kept) if len(kept) >= _MIN_BACKGROUND_FRAMES else None,
+        background_frames=len(kept),
+    )
+
+
+@dataclass
+class _VideoRead:
+    """What one pass over the video gathered besides the heads' readings."""
+
+    frames: int = 0
+    first_t: float | None = None
+    last_t: float = 0.0
+    overview: tuple[float, np.ndarray] | None = None
+    size: tuple[int, int] = (0, 0)
+    kept: list[np.ndarray] = field(default_factory=list)
+
+
+def _read_video(
+    video: Path,
+    analysis_fps: float,
+    seconds: float | None,
+    every: float | None,
+    readers: list[_HeadReader],
+) -> _VideoRead:
+    """Decode `seconds` of `video` at `analysis_fps`, feeding each frame to `readers`."""
     columns = _Columns(every)
     # The background's frames are spread over the whole part read like the strips'
     # columns, fewer of them: each is a whole frame held in memory.
     stills = _Columns(None, most=_BACKGROUND_FRAMES)
-    kept: list[np.ndarray] = []
-    sampler = Sampler(camera.analysis_fps)
-    frames, first_t, last_t = 0, None, 0.0
-    overview: tuple[float, np.ndarray] | None = None
-    size = (0, 0)
+    read = _VideoRead()
+    sampler = Sampler(analysis_fps)
     middle: float | None = None
     for t, frame, duration in _decode(video):
         if seconds is not None and t >= seconds - 1e-6:
@@ -241,43 +283,23 @@ def check_scene(
         if not sampler.take(t):
             continue
         image = frame.to_ndarray(format="bgr24")
-        size = (image.shape[1], image.shape[0])
-        frames += 1
-        first_t = t if first_t is None else first_t
-        last_t = t
-        if overview is None or overview[0] < middle:
-            overview = (t, image)
+        read.size = (image.shape[1], image.shape[0])
+        read.frames += 1
+        read.first_t = t if read.first_t is None else read.first_t
+        read.last_t = t
+        if read.overview is None or read.overview[0] < middle:
+            read.overview = (t, image)
         column = columns.take(t)
         for reader in readers:
             reader.read(image, t, column)
         if stills.take(t):
-            kept.append(image)
+            read.kept.append(image)
         if stills.thin():
-            kept = kept[::2]
+            read.kept = read.kept[::2]
         if columns.thin():
             for reader in readers:
                 reader.thin()
-    if overview is None or first_t is None:
-        raise SceneCheckError(f"--video {video}: no frames decoded")
-    heads = [reader.report() for reader in readers]
-    detection, problem = _detection_boxes(camera, size)
-    warnings = _warnings(camera, size) + ([problem] if problem else [])
-    return SceneCheck(
-        camera=camera,
-        video=video,
-        size=size,
-        frame=overview[1],
-        frame_t=overview[0],
-        first_t=first_t,
-        last_t=last_t,
-        frames=frames,
-        heads=heads,
-        notes=notes,
-        warnings=warnings,
-        detection=detection,
-        background=_median(kept) if len(kept) >= _MIN_BACKGROUND_FRAMES else None,
-        background_frames=len(kept),
-    )
+    return read
 
 
 def write_pictures(check: SceneCheck, out_dir: Path) -> list[Path]:

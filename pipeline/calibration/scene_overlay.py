@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pipeline.config import CameraConfig, SignalHead
+from pipeline.config import CameraConfig, Scene, SignalHead
 from pipeline.evidence.package import wrap_to_width
 from pipeline.geometry import DirectedLine, Point
 from pipeline.signals.image import Phase
@@ -125,6 +125,24 @@ def draw_overview(
     scene = camera.scene
     # The header goes on first: labels of heads high in the frame are drawn over it.
     _text_block(out, [header] if header else [], (255, 255, 255), style)
+    _draw_areas(out, scene, style)
+    _draw_exits(out, scene, style)
+    _draw_detection_boxes(out, detection, style)
+    if scene.calibration is not None:
+        for index, point in enumerate(scene.calibration.image_points):
+            cv2.drawMarker(out, _px(point), _CALIBRATION_COLOUR, cv2.MARKER_CROSS, style.marker, 2)
+            _label(out, f"cal{index}", _offset(point, style.marker, 0), _CALIBRATION_COLOUR, style)
+    if scene.stop_line is not None:
+        _draw_stop_line(out, scene.stop_line.points, scene.stop_line.junction_side, style)
+    for head in scene.signal_heads:
+        _draw_head(out, head, (learned_lamps or {}).get(head.id, ()), style)
+    # Warnings go on last, over everything: they must be read.
+    _text_block(out, [f"WARNING: {w}" for w in warnings], _WARNING_COLOUR, style, first_row=1)
+    return out
+
+
+def _draw_areas(out: np.ndarray, scene: Scene, style: _Style) -> None:
+    """The scene's zones, crosswalks and lanes (with their directions), labelled."""
     for zone in scene.zones:
         _polygon(out, zone.polygon, _ZONE_COLOUR, style.thin)
         _label(out, f"zone {zone.id} ({zone.kind})", _centroid(zone.polygon), _ZONE_COLOUR, style)
@@ -138,6 +156,10 @@ def draw_overview(
         for tail, tip in lane.directions:
             _arrow(out, tail, tip, _DIRECTION_COLOUR, style.thick, tip=0.12)
         _label(out, f"lane {lane.id}", _centroid(lane.polygon), _LANE_COLOUR, style)
+
+
+def _draw_exits(out: np.ndarray, scene: Scene, style: _Style) -> None:
+    """Each movement's exit region and direction, labelled with the movement."""
     # Movements' exits dashed, so they read apart from lanes and zones.
     for movement, exit_ in scene.approach.movements.items():
         if exit_.region is not None:
@@ -147,18 +169,6 @@ def draw_overview(
             tail, tip = exit_.direction
             _arrow(out, tail, tip, _EXIT_COLOUR, style.thin, tip=0.12)
             _label(out, movement, tip, _EXIT_COLOUR, style)
-    _draw_detection_boxes(out, detection, style)
-    if scene.calibration is not None:
-        for index, point in enumerate(scene.calibration.image_points):
-            cv2.drawMarker(out, _px(point), _CALIBRATION_COLOUR, cv2.MARKER_CROSS, style.marker, 2)
-            _label(out, f"cal{index}", _offset(point, style.marker, 0), _CALIBRATION_COLOUR, style)
-    if scene.stop_line is not None:
-        _draw_stop_line(out, scene.stop_line.points, scene.stop_line.junction_side, style)
-    for head in scene.signal_heads:
-        _draw_head(out, head, (learned_lamps or {}).get(head.id, ()), style)
-    # Warnings go on last, over everything: they must be read.
-    _text_block(out, [f"WARNING: {w}" for w in warnings], _WARNING_COLOUR, style, first_row=1)
-    return out
 
 
 def _draw_stop_line(
