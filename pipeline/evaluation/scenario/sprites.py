@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -36,6 +35,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import numpy.typing as npt
+
+from models import weights
 
 SOURCES_FILENAME = "sources.json"
 DARKNET_DEB = "darknet"
@@ -139,9 +140,7 @@ class Sprite:
 
 def sprites_dir() -> Path:
     """Return the sprite cache directory (not created)."""
-    home = os.environ.get("TRAFFICCAM_HOME")
-    base = Path(home) if home else Path.home() / ".cache" / "trafficcam"
-    return base / "sprites"
+    return weights.home() / "sprites"
 
 
 def _package_root(dist_module: str) -> Path:
