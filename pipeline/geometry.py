@@ -1,13 +1,26 @@
-"""Small typed geometry helpers for image-plane rules."""
+"""Small typed geometry helpers for image-plane rules.
+
+The one place for points, boxes, lines and polygons: rules, the scene, the signal
+readers and the tests all take their types and helpers from here.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy.typing as npt
 
 Point = tuple[float, float]
+Box = tuple[float, float, float, float]
+"""x1, y1, x2, y2 in pixels."""
+BoxLike = Sequence[float] | npt.NDArray[Any]
+"""A box as any indexable x1, y1, x2, y2: a `Box`, a list, a row of a detector's array."""
 
 
-def anchor_point(xyxy: tuple[float, float, float, float]) -> Point:
+def anchor_point(xyxy: Box) -> Point:
     """Bottom centre of a box: where the vehicle touches the road.
 
     Line crossings are decided from this point, never from the box centre: at
@@ -17,7 +30,38 @@ def anchor_point(xyxy: tuple[float, float, float, float]) -> Point:
     return ((x1 + x2) / 2.0, y2)
 
 
+def distance(a: Point, b: Point) -> float:
+    """Straight-line distance between two points."""
+    return math.hypot(a[0] - b[0], a[1] - b[1])
+
+
+def vector(a: Point, b: Point) -> Point:
+    """The displacement from `a` to `b`."""
+    return (b[0] - a[0], b[1] - a[1])
+
+
+def unit(dx: float, dy: float) -> Point:
+    """The vector scaled to length 1; (0, 0) for a zero vector."""
+    length = math.hypot(dx, dy)
+    return (dx / length, dy / length) if length > 0 else (0.0, 0.0)
+
+
+def interpolate(a: Point, b: Point, share: float) -> Point:
+    """The point `share` of the way from `a` to `b` (0 gives `a`, 1 gives `b`)."""
+    return (a[0] + share * (b[0] - a[0]), a[1] + share * (b[1] - a[1]))
+
+
+def angle_between(a: Point, b: Point) -> float:
+    """Angle in degrees (0-180) between two vectors; 0 for a zero vector."""
+    na, nb = math.hypot(*a), math.hypot(*b)
+    if na == 0 or nb == 0:
+        return 0.0
+    cos = (a[0] * b[0] + a[1] * b[1]) / (na * nb)
+    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+
+
 def _cross(a: Point, b: Point, p: Point) -> float:
+    """Which side of the line through a and b the point p lies on (sign), times |ab|."""
     return (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0])
 
 
@@ -56,8 +100,18 @@ class DirectedLine:
         """Whether the point lies alongside the segment (not beyond its ends)."""
         return -margin <= self.projection(point) <= 1.0 + margin
 
+    @property
+    def normal(self) -> Point:
+        """The unit normal pointing to the positive side."""
+        dx, dy = self.b[0] - self.a[0], self.b[1] - self.a[1]
+        normal = unit(-dy, dx)
+        mid = ((self.a[0] + self.b[0]) / 2, (self.a[1] + self.b[1]) / 2)
+        probe = (mid[0] + normal[0], mid[1] + normal[1])
+        return normal if self.signed_distance(probe) > 0 else (-normal[0], -normal[1])
 
-def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+
+def box_iou(a: BoxLike, b: BoxLike) -> float:
+    """Intersection over union of two boxes (0-1); 0 when they have no area."""
     ix1, iy1 = max(a[0], b[0]), max(a[1], b[1])
     ix2, iy2 = min(a[2], b[2]), min(a[3], b[3])
     inter = max(0.0, ix2 - ix1) * max(0.0, iy2 - iy1)
@@ -65,9 +119,7 @@ def box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, 
     return inter / union if union > 0 else 0.0
 
 
-def box_containment(
-    a: tuple[float, float, float, float], b: tuple[float, float, float, float]
-) -> float:
+def box_containment(a: BoxLike, b: BoxLike) -> float:
     """Share of the smaller box's area that lies inside the other (0-1).
 
     A detector may report a part of a vehicle (a motorbike's body inside the box of the
@@ -93,7 +145,7 @@ def polygon_area(points: list[Point] | tuple[Point, ...]) -> float:
     return total / 2.0
 
 
-def _segments_cross(a: Point, b: Point, c: Point, d: Point) -> bool:
+def segments_cross(a: Point, b: Point, c: Point, d: Point) -> bool:
     """Whether segments ab and cd properly cross (touching at an end does not count)."""
     d1, d2 = _cross(c, d, a), _cross(c, d, b)
     d3, d4 = _cross(a, b, c), _cross(a, b, d)
@@ -118,7 +170,7 @@ def polygon_problem(points: list[Point] | tuple[Point, ...]) -> str | None:
                 continue  # neighbouring edges through the closing vertex
             a, b = points[i], points[(i + 1) % n]
             c, d = points[j], points[(j + 1) % n]
-            if _segments_cross(a, b, c, d):
+            if segments_cross(a, b, c, d):
                 return f"polygon does not close cleanly: edge {i + 1} crosses edge {j + 1}"
     return None
 

@@ -7,7 +7,6 @@ asks these, so they are answered once, here.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,7 +14,7 @@ import cv2
 import numpy as np
 
 from pipeline.config import WEEKDAYS, Lane, Scene, TimeWindow, Zone
-from pipeline.geometry import Point, point_in_polygon
+from pipeline.geometry import Point, angle_between, point_in_polygon
 
 
 class GroundMapping:
@@ -63,15 +62,6 @@ def window_open(windows: list[TimeWindow], when: datetime, timezone: str) -> boo
 def _minutes(hhmm: str) -> int:
     hours, minutes = hhmm.split(":")
     return int(hours) * 60 + int(minutes)
-
-
-def angle_between(a: Point, b: Point) -> float:
-    """Angle in degrees (0-180) between two vectors; 0 for a zero vector."""
-    na, nb = math.hypot(*a), math.hypot(*b)
-    if na == 0 or nb == 0:
-        return 0.0
-    cos = (a[0] * b[0] + a[1] * b[1]) / (na * nb)
-    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
 
 
 class SceneGeometry:

@@ -6,9 +6,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pipeline.geometry import Point, anchor_point
-
-Box = tuple[float, float, float, float]
+from pipeline.geometry import Box, Point, anchor_point
 
 
 @dataclass(frozen=True)

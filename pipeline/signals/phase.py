@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-Box = tuple[float, float, float, float]
-Point = tuple[float, float]
+from pipeline.geometry import Box as Box  # the readers' pixel types, re-exported
+from pipeline.geometry import Point as Point
 
 
 class Phase(StrEnum):
