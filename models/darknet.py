@@ -121,18 +121,22 @@ class DarknetDetector:
         _check_input_size(input_size)
         if not 0.0 <= nms_iou <= 1.0:
             raise ValueError(f"nms_iou must be in [0, 1], got {nms_iou}")
-        model_dir = Path(model_dir)
-        cfg = _single(model_dir, _CFG_SUFFIX)
-        weights_path = _single(model_dir, _WEIGHTS_SUFFIX)
-        names_path = model_dir / _NAMES_FILE
-        if not names_path.is_file():
-            raise FileNotFoundError(f"{names_path} is missing")
+        cfg, weights_path, names_path = _model_files(Path(model_dir))
 
         self.name = name if name is not None else cfg.stem
         self.model_sha256 = weights.file_sha256(weights_path)
         self.input_size = input_size
         self.nms_iou = nms_iou
+        self._set_class_filters(names_path, confidence, class_confidence)
+        self._open_network(cfg, weights_path, num_threads, runtime, precision)
 
+    def _set_class_filters(
+        self,
+        names_path: Path,
+        confidence: float,
+        class_confidence: Mapping[str, float] | None,
+    ) -> None:
+        """Per network column: the canonical class it maps to and the score it needs."""
         coco_names = [line.strip() for line in names_path.read_text().splitlines() if line.strip()]
         # Column -> canonical id (-1 for dropped classes), and column -> score threshold,
         # so filtering a frame is two vectorised lookups instead of a per-row dict walk.
@@ -149,6 +153,15 @@ class DarknetDetector:
         )
         self._lowest_threshold = float(min(thresholds))
 
+    def _open_network(
+        self,
+        cfg: Path,
+        weights_path: Path,
+        num_threads: int | None,
+        runtime: RuntimeName,
+        precision: Precision,
+    ) -> None:
+        """Pick the runtime and load the network into it (converting it for ONNX runtimes)."""
         threads = num_threads if num_threads is not None else usable_cpus()
         self.runtime = pick_runtime(runtime)
         if precision == "int8" and self.runtime != "openvino":
@@ -393,6 +406,16 @@ def _class_thresholds(
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"confidence thresholds must be in [0, 1], got {value}")
     return thresholds
+
+
+def _model_files(model_dir: Path) -> tuple[Path, Path, Path]:
+    """The `.cfg`, `.weights` and `coco.names` files of a model directory."""
+    cfg = _single(model_dir, _CFG_SUFFIX)
+    weights_path = _single(model_dir, _WEIGHTS_SUFFIX)
+    names_path = model_dir / _NAMES_FILE
+    if not names_path.is_file():
+        raise FileNotFoundError(f"{names_path} is missing")
+    return cfg, weights_path, names_path
 
 
 def _single(directory: Path, suffix: str) -> Path:

@@ -217,21 +217,7 @@ class RiderCarry:
                     estimated.append(box)
                     scores.append(VOUCHED_SCORE)
                     link.box = box
-        # Riders on a boxed bike not yet linked start a link: the driver (best overlap)
-        # only, so a two-up bike gets one estimated box, not two. Every other person is
-        # followed too, as a candidate that carries nothing until seen on a boxed bike.
-        linked = set(found)
-        for person, bike in ridden.items():
-            if person in linked:
-                continue
-            if any(ridden.get(other) == bike for other in linked):
-                continue
-            rider = _box(persons.xyxy[person])
-            self._links.append(_Link(rider, t, t, relation(rider, bike), box=bike))
-            linked.add(person)
-        for person in range(len(persons)):
-            if person not in linked:
-                self._links.append(_Link(_box(persons.xyxy[person]), t, t, None))
+        self._start_links(t, persons, ridden, linked=set(found))
         for link in self._links:
             if link.t == t:
                 link.remember()
@@ -248,6 +234,26 @@ class RiderCarry:
             scores=np.concatenate([vehicles.scores.astype(np.float32), extra.scores]),
             class_ids=np.concatenate([vehicles.class_ids.astype(np.int64), extra.class_ids]),
         )
+
+    def _start_links(
+        self, t: float, persons: Detections, ridden: dict[int, Box], linked: set[int]
+    ) -> None:
+        """Start a link for each person of this frame that `linked` (the persons already
+        followed) lacks."""
+        # Riders on a boxed bike not yet linked start a link: the driver (best overlap)
+        # only, so a two-up bike gets one estimated box, not two. Every other person is
+        # followed too, as a candidate that carries nothing until seen on a boxed bike.
+        for person, bike in ridden.items():
+            if person in linked:
+                continue
+            if any(ridden.get(other) == bike for other in linked):
+                continue
+            rider = _box(persons.xyxy[person])
+            self._links.append(_Link(rider, t, t, relation(rider, bike), box=bike))
+            linked.add(person)
+        for person in range(len(persons)):
+            if person not in linked:
+                self._links.append(_Link(_box(persons.xyxy[person]), t, t, None))
 
     def merge(self, tracks: Tracks) -> Tracks:
         """The tracker's tracks with each linked motorbike under its one track id.

@@ -69,6 +69,48 @@ class _TrackerInput:
         return _TrackerInput(self.xyxy[index], self.conf[index], self.cls[index])
 
 
+def _check_tracker_settings(
+    frame_rate: float,
+    track_buffer: int,
+    duplicate_iou: float | None,
+    nested_containment: float | None,
+    class_settle_s: float,
+) -> None:
+    """Raise ValueError for a tracker setting out of its range (see `ByteTracker`)."""
+    if frame_rate <= 0:
+        raise ValueError(f"frame_rate must be positive, got {frame_rate}")
+    if track_buffer <= 0:
+        raise ValueError(f"track_buffer must be positive, got {track_buffer}")
+    if duplicate_iou is not None and not 0 < duplicate_iou <= 1:
+        raise ValueError(f"duplicate_iou must be in (0, 1], got {duplicate_iou}")
+    if nested_containment is not None and not 0 < nested_containment <= 1:
+        raise ValueError(f"nested_containment must be in (0, 1], got {nested_containment}")
+    if class_settle_s < 0:
+        raise ValueError(f"class_settle_s must not be negative, got {class_settle_s}")
+
+
+def _tracker_args(
+    frame_rate: float,
+    track_high_thresh: float,
+    track_low_thresh: float,
+    new_track_thresh: float,
+    track_buffer: int,
+    match_thresh: float,
+) -> SimpleNamespace:
+    """The settings Ultralytics' trackers read, with `track_buffer` in frames as called."""
+    # Ultralytics takes the buffer in frames as called, so convert from ByteTrack's
+    # 30 fps convention; otherwise a 10 fps camera would keep lost tracks 3 s.
+    buffer_frames = max(1, round(frame_rate / _REFERENCE_FPS * track_buffer))
+    return SimpleNamespace(
+        track_high_thresh=track_high_thresh,
+        track_low_thresh=track_low_thresh,
+        new_track_thresh=new_track_thresh,
+        track_buffer=buffer_frames,
+        match_thresh=match_thresh,
+        fuse_score=True,
+    )
+
+
 class ByteTracker:
     """ByteTrack over framework-neutral `Detections`.
 
@@ -131,30 +173,20 @@ class ByteTracker:
                 `duplicate_iou` or `nested_containment` outside (0, 1] or a negative
                 `class_settle_s`.
         """
-        if frame_rate <= 0:
-            raise ValueError(f"frame_rate must be positive, got {frame_rate}")
-        if track_buffer <= 0:
-            raise ValueError(f"track_buffer must be positive, got {track_buffer}")
-        if duplicate_iou is not None and not 0 < duplicate_iou <= 1:
-            raise ValueError(f"duplicate_iou must be in (0, 1], got {duplicate_iou}")
-        if nested_containment is not None and not 0 < nested_containment <= 1:
-            raise ValueError(f"nested_containment must be in (0, 1], got {nested_containment}")
-        if class_settle_s < 0:
-            raise ValueError(f"class_settle_s must not be negative, got {class_settle_s}")
+        _check_tracker_settings(
+            frame_rate, track_buffer, duplicate_iou, nested_containment, class_settle_s
+        )
         self.frame_rate = frame_rate
         self.duplicate_iou = duplicate_iou
         self.nested_containment = nested_containment
         self.class_settle_frames = max(1, round(class_settle_s * frame_rate))
-        # Ultralytics takes the buffer in frames as called, so convert from ByteTrack's
-        # 30 fps convention; otherwise a 10 fps camera would keep lost tracks 3 s.
-        buffer_frames = max(1, round(frame_rate / _REFERENCE_FPS * track_buffer))
-        args = SimpleNamespace(
-            track_high_thresh=track_high_thresh,
-            track_low_thresh=track_low_thresh,
-            new_track_thresh=new_track_thresh,
-            track_buffer=buffer_frames,
-            match_thresh=match_thresh,
-            fuse_score=True,
+        args = _tracker_args(
+            frame_rate,
+            track_high_thresh,
+            track_low_thresh,
+            new_track_thresh,
+            track_buffer,
+            match_thresh,
         )
         self._tracker = self._build(args)
         # Per track id while its class may still change: summed score per class, and

@@ -140,7 +140,15 @@ class UltralyticsDetector:
         self._models: dict[int, Any] = {}
         if export == "pytorch":
             self._models[input_size] = self._base
+        self._set_class_filters(confidence, class_confidence, class_map)
 
+    def _set_class_filters(
+        self,
+        confidence: float,
+        class_confidence: Mapping[str, float] | None,
+        class_map: Mapping[str, str] | None,
+    ) -> None:
+        """Per model class id: the canonical class it maps to and the score it needs."""
         vocabulary = {**VOCABULARY, **(class_map or {})}
         thresholds = {c: confidence for c in CANONICAL_CLASSES}
         for cls_name, value in (class_confidence or {}).items():
