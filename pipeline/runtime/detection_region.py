@@ -230,6 +230,23 @@ def merge_tiles(
     """
     if len(parts) == 1 and tiles[0][:2] == (0, 0):
         return parts[0]
+    shifted = _shifted_to_frame(parts, tiles, region)
+    if shifted is None:
+        return Detections.empty()
+    xyxy, score, cls, cut, tile_of = shifted
+    kept, kept_box = _merged_across_tiles(xyxy, score, cls, cut, tile_of, nms_iou)
+    return Detections(
+        xyxy=np.array([kept_box[k] for k in kept], dtype=np.float32).reshape(-1, 4),
+        scores=score[kept],
+        class_ids=cls[kept],
+    )
+
+
+def _shifted_to_frame(
+    parts: Sequence[Detections], tiles: Sequence[PixelBox], region: PixelBox
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Every tile's boxes in frame pixels, with their scores, classes, the sides a tile
+    seam cut and the index of the tile each came from; None when no tile has a box."""
     boxes, scores, classes, cuts, owner = [], [], [], [], []
     for index, (found, tile) in enumerate(zip(parts, tiles, strict=True)):
         if not len(found):
@@ -241,9 +258,26 @@ def merge_tiles(
         cuts.append(_cut_sides(shifted, tile, region))
         owner.append(np.full(len(found), index))
     if not boxes:
-        return Detections.empty()
-    xyxy, score = np.concatenate(boxes), np.concatenate(scores)
-    cls, cut, tile_of = np.concatenate(classes), np.concatenate(cuts), np.concatenate(owner)
+        return None
+    return (
+        np.concatenate(boxes),
+        np.concatenate(scores),
+        np.concatenate(classes),
+        np.concatenate(cuts),
+        np.concatenate(owner),
+    )
+
+
+def _merged_across_tiles(
+    xyxy: np.ndarray,
+    score: np.ndarray,
+    cls: np.ndarray,
+    cut: np.ndarray,
+    tile_of: np.ndarray,
+    nms_iou: float,
+) -> tuple[list[int], dict[int, np.ndarray]]:
+    """The rows kept (best score first) and each one's box joined with its pieces from
+    other tiles (see `merge_tiles`)."""
     kept: list[int] = []
     kept_box: dict[int, np.ndarray] = {}
     kept_cut: dict[int, np.ndarray] = {}
@@ -270,11 +304,7 @@ def merge_tiles(
                 cut[i].copy(),
                 {int(tile_of[i])},
             )
-    return Detections(
-        xyxy=np.array([kept_box[k] for k in kept], dtype=np.float32).reshape(-1, 4),
-        scores=score[kept],
-        class_ids=cls[kept],
-    )
+    return kept, kept_box
 
 
 _AUTO_INPUT_SCALE = 0.4

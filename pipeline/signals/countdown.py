@@ -188,6 +188,15 @@ def read_countdown(
         return _DARK
     glow = coloured & (value >= dark + _GLOW_SHARE * contrast)
     colour = _colour(hue[glow], value[glow])
+    shown, height = _read_digits(patch, value, near, digit_height)
+    return CountdownReading(shown, colour, True, height)
+
+
+def _read_digits(
+    patch: np.ndarray, value: np.ndarray, near: np.ndarray, digit_height: int | None
+) -> tuple[int | None, int]:
+    """The number the lit segments near colour show (None if no cut reads one), and the
+    digit height in working pixels of the cut read."""
     # Segments are cut on the HSV value and on luma, and the cut whose digits fit
     # the segment patterns better is read: compression keeps luma at full
     # resolution while it halves the colour planes, which thins a small red
@@ -212,8 +221,8 @@ def read_countdown(
         if shown is not None and (best is None or misfit < best[0]):
             best = (misfit, shown, height)
     if best is None:
-        return CountdownReading(None, colour, True, height)
-    return CountdownReading(best[1], colour, True, best[2])
+        return None, height
+    return best[1], best[2]
 
 
 def _is_panel(mask: np.ndarray) -> bool:

@@ -450,6 +450,35 @@ class HeadReader:
         patch, origin = self._patch(image)
         if patch is None:
             return HeadReading(Phase.UNKNOWN)
+        placed = self._placed_spots(patch, origin)
+        lit: list[tuple[Phase, Point]] = []
+        if not placed:
+            return HeadReading(Phase.UNKNOWN, lit)
+        best = max(placed, key=lambda p: self._lampness(*p))
+        chosen = self._lit_among(placed, best)
+        never_lit = all(slot is None or slot.lit_contrast is None for _, _, slot in chosen)
+        if len(chosen) >= _IMPLAUSIBLE_LIT and never_lit:
+            # Lamps never seen lit, all alike: a dark head whose tinted lenses
+            # catch the light, not three lamps lit at once.
+            return HeadReading(Phase.UNKNOWN, lit)
+        slots = self._learn_lit(chosen)
+        # Named before they are read: a red lamp lit for the first time above a
+        # known amber reads red on that very frame, however yellow it looks.
+        self._name_slots()
+        for (spot, at, _), slot in zip(chosen, slots, strict=True):
+            colour = slot.colour if slot.colour is not None else self._colour_alone(at, spot)
+            if colour is not None:
+                lit.append((colour, at))
+        if lit:
+            self._learn_head(*best)
+        for phase in (Phase.RED, Phase.AMBER, Phase.GREEN):
+            if any(colour is phase for colour, _ in lit):
+                return HeadReading(phase, lit)
+        return HeadReading(Phase.UNKNOWN, lit)
+
+    def _placed_spots(self, patch: np.ndarray, origin: Point) -> list[tuple[Spot, Point]]:
+        """The round bright spots of the head's patch on its lamps' line, each with its
+        centre in image pixels."""
         floor = _MIN_CONTRAST
         if self.lit_contrast is not None:
             floor = max(floor, _HEAD_LIT_SHARE * self.lit_contrast)
@@ -462,10 +491,13 @@ class HeadReader:
             if spot.round
         ]
         placed = [(spot, at) for spot, at in placed if self._on_axis(at, spot)]
-        lit: list[tuple[Phase, Point]] = []
-        if not placed:
-            return HeadReading(Phase.UNKNOWN, lit)
-        best = max(placed, key=lambda p: self._lampness(*p))
+        return placed
+
+    def _lit_among(
+        self, placed: list[tuple[Spot, Point]], best: tuple[Spot, Point]
+    ) -> list[tuple[Spot, Point, LampSlot | None]]:
+        """The spots that are lit lamps beside `best` (the likeliest lamp), each with its
+        known slot (None for a lamp not yet placed)."""
         chosen: list[tuple[Spot, Point, LampSlot | None]] = []
         for spot, at in placed:
             # A lit lamp stands out from its unlit neighbours: a blob far dimmer
@@ -490,11 +522,11 @@ class HeadReader:
             if first_time and spot.contrast < _NEW_LAMP_SHARE * (self.lit_contrast or 0.0):
                 continue
             chosen.append((spot, at, slot))
-        never_lit = all(slot is None or slot.lit_contrast is None for _, _, slot in chosen)
-        if len(chosen) >= _IMPLAUSIBLE_LIT and never_lit:
-            # Lamps never seen lit, all alike: a dark head whose tinted lenses
-            # catch the light, not three lamps lit at once.
-            return HeadReading(Phase.UNKNOWN, lit)
+        return chosen
+
+    def _learn_lit(self, chosen: list[tuple[Spot, Point, LampSlot | None]]) -> list[LampSlot]:
+        """The slot of each lit lamp (placing new ones), with its lit contrast and place
+        learned."""
         slots = []
         for spot, at, known in chosen:
             slot = known if known is not None else self._new_slot(at)
@@ -505,19 +537,7 @@ class HeadReader:
             )
             self._learn(slot, spot, at)
             slots.append(slot)
-        # Named before they are read: a red lamp lit for the first time above a
-        # known amber reads red on that very frame, however yellow it looks.
-        self._name_slots()
-        for (spot, at, _), slot in zip(chosen, slots, strict=True):
-            colour = slot.colour if slot.colour is not None else self._colour_alone(at, spot)
-            if colour is not None:
-                lit.append((colour, at))
-        if lit:
-            self._learn_head(*best)
-        for phase in (Phase.RED, Phase.AMBER, Phase.GREEN):
-            if any(colour is phase for colour, _ in lit):
-                return HeadReading(phase, lit)
-        return HeadReading(Phase.UNKNOWN, lit)
+        return slots
 
     def _learn_head(self, strongest: Spot, at: Point) -> None:
         """Running lit contrast, lamp size and axis of the head, from its main lit lamp."""
