@@ -8,7 +8,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pipeline.runtime.track_history import Box, TrackPoint, TrackState
+from pipeline.geometry import Box
+from pipeline.runtime.track_history import TrackPoint, TrackState
 from pipeline.signals.image import SignalState
 
 

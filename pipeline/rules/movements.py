@@ -21,8 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pipeline.config import Approach, Movement, SignalHead
-from pipeline.geometry import Point, point_in_polygon
-from pipeline.runtime.scene import angle_between
+from pipeline.geometry import Point, angle_between, point_in_polygon
 from pipeline.runtime.track_history import TrackPoint
 from pipeline.signals.image import Phase, SignalState
 

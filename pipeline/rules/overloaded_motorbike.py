@@ -10,14 +10,15 @@ place on it: a pedestrian standing still slides along a moving bike's box.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
 
 from pipeline.config import OverloadedMotorbikeRule
+from pipeline.geometry import Box, box_containment, distance
 from pipeline.rules.base import FrameContext, ViolationCandidate
+from pipeline.rules.support import FlaggedVehicles
 from pipeline.runtime.scene import SceneGeometry
-from pipeline.runtime.track_history import Box, TrackPoint, TrackState
+from pipeline.runtime.track_history import TrackPoint, TrackState
 
 RULE_VERSION = "1.0"
 MAX_SEAT_DRIFT = 0.08
@@ -44,23 +45,13 @@ def distinct_riders(riders: list[Box]) -> list[Box]:
     """The rider boxes less those lying mostly inside a larger one (the same person)."""
     kept: list[Box] = []
     for box in sorted(riders, key=_area, reverse=True):
-        if all(_overlap(box, other) < SAME_PERSON_OVERLAP for other in kept):
+        if all(box_containment(box, other) < SAME_PERSON_OVERLAP for other in kept):
             kept.append(box)
     return kept
 
 
 def _area(box: Box) -> float:
     return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
-
-
-def _overlap(a: Box, b: Box) -> float:
-    """Intersection over the smaller box's area."""
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    smaller = min(_area(a), _area(b))
-    if width <= 0 or height <= 0 or smaller <= 0:
-        return 0.0
-    return width * height / smaller
 
 
 def _seats(bike: Box, riders: list[Box]) -> tuple[float, ...]:
@@ -79,75 +70,85 @@ class OverloadedMotorbike:
         self.config = config
         self.geometry = geometry
         self._excess: dict[int, deque[_Sighting]] = {}
-        self._flagged: dict[int, TrackPoint] = {}
+        self._flagged = FlaggedVehicles[TrackPoint](lambda last: last.t, forget_s=10 * SWITCH_GAP_S)
         """Flagged track id -> its latest sighting (to recognise it after an id switch)."""
 
     def check(self, ctx: FrameContext) -> list[ViolationCandidate]:
         found = []
         for track in ctx.tracks:
-            if track.track_id in self._flagged:
-                self._flagged[track.track_id] = track.last
+            if self._flagged.refresh(track.track_id, track.last):
                 continue
             if track.vehicle_class not in self.config.classes:
                 continue
-            riders = distinct_riders(ctx.riders.get(track.track_id, []))
-            sightings = self._excess.setdefault(track.track_id, deque())
-            excess = len(riders) > self.config.max_riders
-            if excess:
-                sightings.append(_Sighting(track.last, _seats(track.last.box, riders)))
-            while sightings and ctx.t - sightings[0].point.t > self.config.window_s:
-                sightings.popleft()
-            # Decided on a frame that shows the excess, so the 'after' key frame and
-            # the recorded rider boxes show it too.
-            if not excess or track.frames_seen < self.config.min_track_frames:
-                continue
-            if not track.class_settled:  # a young `motorbike` may yet turn out a bicycle
-                continue
-            held = self._held(sightings)
-            if held is None:
-                continue
-            first, last = held
-            if self._switched_from_flagged(track):
-                self._flagged[track.track_id] = track.last
-                continue
-            self._flagged[track.track_id] = track.last
-            self._excess.pop(track.track_id, None)
-            count = len(last.seats)
-            found.append(
-                ViolationCandidate(
-                    rule_type=self.type,
-                    rule_version=self.version,
-                    track_id=track.track_id,
-                    vehicle_class=track.vehicle_class,
-                    offence_t=last.point.t,
-                    before=first.point,
-                    after=last.point,
-                    explanation=(
-                        f"{track.vehicle_class} carried {count} riders "
-                        f"(allowed {self.config.max_riders}) on {len(sightings)} frames over "
-                        f"{last.point.t - first.point.t:.1f} s"
-                    ),
-                    measurements={
-                        "riders": count,
-                        "max_riders": self.config.max_riders,
-                        "frames_with_excess": len(sightings),
-                        "first_seen_s": round(first.point.t, 3),
-                        "stream_time_s": round(last.point.t, 3),
-                        "travel_px": round(_travel(first.point, last.point), 1),
-                        "rider_boxes": [[round(v, 1) for v in box] for box in riders],
-                    },
-                )
-            )
+            candidate = self._check_track(track, ctx)
+            if candidate is not None:
+                found.append(candidate)
         seen = {t.track_id for t in ctx.tracks}
         self._excess = {
             tid: s
             for tid, s in self._excess.items()
             if tid in seen or (s and ctx.t - s[-1].point.t <= self.config.window_s)
         }
-        self._flagged = {
-            tid: p for tid, p in self._flagged.items() if ctx.t - p.t <= 10 * SWITCH_GAP_S
-        }
+        self._flagged.forget(ctx.t)
         return found
+
+    def _check_track(self, track: TrackState, ctx: FrameContext) -> ViolationCandidate | None:
+        """Note this frame's riders on the motorbike; its finding once the excess is held."""
+        riders = distinct_riders(ctx.riders.get(track.track_id, []))
+        sightings = self._excess.setdefault(track.track_id, deque())
+        excess = len(riders) > self.config.max_riders
+        if excess:
+            sightings.append(_Sighting(track.last, _seats(track.last.box, riders)))
+        while sightings and ctx.t - sightings[0].point.t > self.config.window_s:
+            sightings.popleft()
+        # Decided on a frame that shows the excess, so the 'after' key frame and
+        # the recorded rider boxes show it too.
+        if not excess or track.frames_seen < self.config.min_track_frames:
+            return None
+        if not track.class_settled:  # a young `motorbike` may yet turn out a bicycle
+            return None
+        held = self._held(sightings)
+        if held is None:
+            return None
+        if self._switched_from_flagged(track):
+            self._flagged.flag(track.track_id, track.last)
+            return None
+        self._flagged.flag(track.track_id, track.last)
+        self._excess.pop(track.track_id, None)
+        return self._candidate(track, held, len(sightings), riders)
+
+    def _candidate(
+        self,
+        track: TrackState,
+        held: tuple[_Sighting, _Sighting],
+        frames_with_excess: int,
+        riders: list[Box],
+    ) -> ViolationCandidate:
+        first, last = held
+        count = len(last.seats)
+        return ViolationCandidate(
+            rule_type=self.type,
+            rule_version=self.version,
+            track_id=track.track_id,
+            vehicle_class=track.vehicle_class,
+            offence_t=last.point.t,
+            before=first.point,
+            after=last.point,
+            explanation=(
+                f"{track.vehicle_class} carried {count} riders "
+                f"(allowed {self.config.max_riders}) on {frames_with_excess} frames over "
+                f"{last.point.t - first.point.t:.1f} s"
+            ),
+            measurements={
+                "riders": count,
+                "max_riders": self.config.max_riders,
+                "frames_with_excess": frames_with_excess,
+                "first_seen_s": round(first.point.t, 3),
+                "stream_time_s": round(last.point.t, 3),
+                "travel_px": round(_travel(first.point, last.point), 1),
+                "rider_boxes": [[round(v, 1) for v in box] for box in riders],
+            },
+        )
 
     def _held(self, sightings: deque[_Sighting]) -> tuple[_Sighting, _Sighting] | None:
         """The first and last sighting proving the excess, or None while unproven.
@@ -187,4 +188,4 @@ class OverloadedMotorbike:
 
 
 def _travel(a: TrackPoint, b: TrackPoint) -> float:
-    return math.hypot(b.anchor[0] - a.anchor[0], b.anchor[1] - a.anchor[1])
+    return distance(b.anchor, a.anchor)

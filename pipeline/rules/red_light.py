@@ -42,7 +42,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from pipeline.config import MOVEMENTS, Lane, Movement, RedLightRule
-from pipeline.geometry import DirectedLine, Point
+from pipeline.geometry import Point, angle_between, distance, interpolate, unit, vector
 from pipeline.rules.base import FrameContext, ViolationCandidate
 from pipeline.rules.movements import (
     MovementReader,
@@ -51,7 +51,8 @@ from pipeline.rules.movements import (
     movement_signal,
     stood_still_before,
 )
-from pipeline.runtime.scene import SceneGeometry, angle_between
+from pipeline.rules.support import FiredVehicle, FlaggedVehicles, SignalledLineRule
+from pipeline.runtime.scene import SceneGeometry
 from pipeline.runtime.track_history import TrackPoint, TrackState
 from pipeline.signals.image import Phase
 
@@ -66,15 +67,6 @@ ONSET_WINDOW_S = 0.3
 """Sightings this close to the red onset say where the front was at the onset."""
 MIN_MOVE_SHARE = 0.1
 """A path shorter than this share of the box's height (or 3 px) has no direction."""
-
-
-@dataclass(frozen=True)
-class _Fired:
-    t: float
-    anchor: tuple[float, float]
-    width: float
-    at_line: Point
-    """Where the front met the line."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +122,7 @@ class _LineState:
     confirmed: (time, sighting, place)."""
 
 
-class RedLight:
+class RedLight(SignalledLineRule):
     """Flags crossings of the stop line by a vehicle's front while its signal shows red.
 
     A crossing is the front moving from the approach side to the junction side between
@@ -143,25 +135,18 @@ class RedLight:
     version = RULE_VERSION
 
     def __init__(self, config: RedLightRule, geometry: SceneGeometry) -> None:
+        super().__init__(config.signal_head, geometry)
         scene = geometry.scene
-        if scene.stop_line is None or not scene.signal_heads:
-            raise ValueError("red_light needs a stop line and a signal head")
         self.config = config
-        self.geometry = geometry
-        self.signal_head = config.signal_head or scene.signal_heads[0].id
-        head = next(h for h in scene.signal_heads if h.id == self.signal_head)
-        self.controlled_lanes = set(head.lanes)
         self.approach_lanes: dict[str, Lane] = {
             lane.id: lane
             for lane in scene.lanes
             if not self.controlled_lanes or lane.id in self.controlled_lanes
         }
-        a, b = scene.stop_line.points
-        self.line = DirectedLine(a, b, scene.stop_line.junction_side)
-        self.normal = _normal_towards(self.line)
+        self.normal = self.line.normal
         self._max_front_share = max(config.front_offset.values(), default=0.0)
         self._states: dict[int, _LineState] = {}
-        self._done: dict[int, float] = {}
+        self._done = FlaggedVehicles[float](lambda seen: seen, forget_s=FORGET_S)
         """Tracks judged (or never to be judged), with when they were last seen."""
         self._pending: list[_Crossing] = []
         self.heads = scene.signal_heads
@@ -180,15 +165,14 @@ class RedLight:
             max_angle_deg=config.movement_max_angle_deg,
             heading_s=config.movement_heading_s,
         )
-        self._recent: list[_Fired] = []
+        self._recent: list[FiredVehicle] = []
         self._last_t: float | None = None
 
     def check(self, ctx: FrameContext) -> list[ViolationCandidate]:
         self._last_t = ctx.t
         self._note_signal(ctx)
         for track in ctx.tracks:
-            if track.track_id in self._done:
-                self._done[track.track_id] = ctx.t
+            if self._done.refresh(track.track_id, ctx.t):
                 continue
             self._advance(track, ctx.t)
         found = self._judge(ctx)
@@ -211,8 +195,8 @@ class RedLight:
                     state.behind = point
                     break
         state.seen = now
-        front, distance = self._front(last, track.vehicle_class)
-        if distance < 0:
+        front, past = self._front(last, track.vehicle_class)
+        if past < 0:
             state.behind = last
             state.crossing = None  # the front went back: box jitter, not a crossing
             return
@@ -220,30 +204,27 @@ class RedLight:
             if state.behind is None:
                 # First seen with its front past the line: it never crosses it here,
                 # but it may be a vehicle the tracker lost just after its front crossed.
-                self._done[track.track_id] = now
+                self._done.flag(track.track_id, now)
                 lost = self._lost_crossing(last, now)
-                if lost is not None and distance >= self.config.confirm_past * _height(last):
-                    self._done[lost.track.track_id] = now
+                if lost is not None and past >= self.config.confirm_past * _height(last):
+                    self._done.flag(lost.track.track_id, now)
                     self._confirm(lost, extra_frames=track.frames_seen, latest=last)
                 return
             behind = state.behind
             front0, d0 = self._front(behind, track.vehicle_class, exact=True)
-            front, distance = self._front(last, track.vehicle_class, exact=True)
-            share = -d0 / (distance - d0)
-            at_line = (
-                front0[0] + share * (front[0] - front0[0]),
-                front0[1] + share * (front[1] - front0[1]),
-            )
+            front, past = self._front(last, track.vehicle_class, exact=True)
+            share = -d0 / (past - d0)
+            at_line = interpolate(front0, front, share)
             if not self.line.spans(at_line, margin=0.05):
-                self._done[track.track_id] = now  # passes beyond the line's ends
+                self._done.flag(track.track_id, now)  # passes beyond the line's ends
                 return
             state.crossing = (behind.t + share * (last.t - behind.t), last, at_line)
-        if distance < self.config.confirm_past * _height(last):
+        if past < self.config.confirm_past * _height(last):
             return
         if track.frames_seen < self.config.min_track_frames:
             # Judged once the track is old enough to be trusted, by the same crossing.
             return
-        self._done[track.track_id] = now
+        self._done.flag(track.track_id, now)
         self._confirm(state)
 
     def _lost_crossing(self, point: TrackPoint, now: float) -> _LineState | None:
@@ -257,7 +238,7 @@ class RedLight:
                 continue
             last = state.track.last
             reach = 1.5 * max(_height(last), _height(point))
-            if _distance(last.anchor, point.anchor) <= reach:
+            if distance(last.anchor, point.anchor) <= reach:
                 return state
         return None
 
@@ -331,7 +312,7 @@ class RedLight:
         lane = self.geometry.lane_at(anchor) if self.geometry.scene.lanes else None
         if lane is None:
             return self.normal
-        arrows = [_unit(head[0] - tail[0], head[1] - tail[1]) for tail, head in lane.directions]
+        arrows = [unit(head[0] - tail[0], head[1] - tail[1]) for tail, head in lane.directions]
         return max(arrows, key=lambda u: u[0] * self.normal[0] + u[1] * self.normal[1])
 
     def _approach(
@@ -351,51 +332,75 @@ class RedLight:
         path = [
             p for p in track.points if crossing_t - self.config.approach_window_s <= p.t <= behind.t
         ] or [behind]
-        min_move = max(3.0, MIN_MOVE_SHARE * _height(after))
-        start = path[0]
-        if _distance(start.anchor, after.anchor) < min_move:
-            # Crept off from a standstill: its direction shows over a longer stretch.
-            for p in reversed(track.points):
-                if p.t < behind.t and _distance(p.anchor, after.anchor) >= min_move:
-                    start = p
-                    break
-        end = after if _distance(start.anchor, after.anchor) >= min_move else latest
-        motion = (end.anchor[0] - start.anchor[0], end.anchor[1] - start.anchor[1])
-        if math.hypot(*motion) < min_move:
+        motion = self._approach_motion(track, path[0], behind, after, latest)
+        if motion is None:
             return None
         if self.geometry.scene.lanes:
-            lanes = [self.geometry.lane_at(p.anchor) for p in path]
-            inside = [lane for lane in lanes if lane is not None and lane.id in self.approach_lanes]
-            if not inside or 2 * len(inside) < len(path):
-                return None
-            best: _Approach | None = None
-            # The lane nearest the line first.
-            for lane in {lane.id: lane for lane in reversed(inside)}.values():
-                for tail, head in lane.directions:
-                    arrow = (head[0] - tail[0], head[1] - tail[1])
-                    off = angle_between(motion, arrow)
-                    if best is None or off < best.off_deg:
-                        best = _Approach(lane.id, (tail, head), _unit(*arrow), off)
-            # A vehicle in the approach lanes heading across the line into the junction
-            # came from the approach, though not along a painted arrow: a rider turning
-            # left as he crosses (cross traffic runs along the line, and is not in the
-            # approach lanes behind it).
-            across = angle_between(motion, self.normal)
-            limit = self.config.approach_max_angle_deg
-            if best is not None and best.off_deg > limit and across <= limit:
-                best = _Approach(inside[-1].id, None, self.normal, across)
+            best = self._approach_along_lanes(path, motion)
         else:
-            behind_line = [
-                p
-                for p in path
-                if self.line.signed_distance(p.anchor) < 0 and self.line.spans(p.anchor, 0.05)
-            ]
-            if 2 * len(behind_line) < len(path):
-                return None
-            best = _Approach(None, None, self.normal, angle_between(motion, self.normal))
+            best = self._approach_behind_line(path, motion)
         if best is None or best.off_deg > self.config.approach_max_angle_deg:
             return None
         return best
+
+    def _approach_motion(
+        self,
+        track: TrackState,
+        start: TrackPoint,
+        behind: TrackPoint,
+        after: TrackPoint,
+        latest: TrackPoint,
+    ) -> Point | None:
+        """The track's motion from `start` to the first sighting past the line (to the
+        `latest` one when that is too short); None when too short to show a direction."""
+        min_move = max(3.0, MIN_MOVE_SHARE * _height(after))
+        if distance(start.anchor, after.anchor) < min_move:
+            # Crept off from a standstill: its direction shows over a longer stretch.
+            for p in reversed(track.points):
+                if p.t < behind.t and distance(p.anchor, after.anchor) >= min_move:
+                    start = p
+                    break
+        end = after if distance(start.anchor, after.anchor) >= min_move else latest
+        motion = vector(start.anchor, end.anchor)
+        if math.hypot(*motion) < min_move:
+            return None
+        return motion
+
+    def _approach_along_lanes(self, path: list[TrackPoint], motion: Point) -> _Approach | None:
+        """The approach lane arrow nearest the motion, when the path lies mostly in the
+        approach lanes (the stop line's normal for one heading across the line)."""
+        lanes = [self.geometry.lane_at(p.anchor) for p in path]
+        inside = [lane for lane in lanes if lane is not None and lane.id in self.approach_lanes]
+        if not inside or 2 * len(inside) < len(path):
+            return None
+        best: _Approach | None = None
+        # The lane nearest the line first.
+        for lane in {lane.id: lane for lane in reversed(inside)}.values():
+            for tail, head in lane.directions:
+                arrow = vector(tail, head)
+                off = angle_between(motion, arrow)
+                if best is None or off < best.off_deg:
+                    best = _Approach(lane.id, (tail, head), unit(*arrow), off)
+        # A vehicle in the approach lanes heading across the line into the junction
+        # came from the approach, though not along a painted arrow: a rider turning
+        # left as he crosses (cross traffic runs along the line, and is not in the
+        # approach lanes behind it).
+        across = angle_between(motion, self.normal)
+        limit = self.config.approach_max_angle_deg
+        if best is not None and best.off_deg > limit and across <= limit:
+            best = _Approach(inside[-1].id, None, self.normal, across)
+        return best
+
+    def _approach_behind_line(self, path: list[TrackPoint], motion: Point) -> _Approach | None:
+        """The stop line's normal, when the path lies mostly behind the line (no lanes)."""
+        behind_line = [
+            p
+            for p in path
+            if self.line.signed_distance(p.anchor) < 0 and self.line.spans(p.anchor, 0.05)
+        ]
+        if 2 * len(behind_line) < len(path):
+            return None
+        return _Approach(None, None, self.normal, angle_between(motion, self.normal))
 
     # -- the signal's verdict ------------------------------------------------------
 
@@ -589,10 +594,7 @@ class RedLight:
         self, crossing: _Crossing, onset: float, *, head: str | None = None
     ) -> ViolationCandidate:
         track, approach = crossing.track, crossing.approach
-        box = crossing.after.box
-        self._recent.append(
-            _Fired(crossing.t, crossing.after.anchor, box[2] - box[0], crossing.at_line)
-        )
+        self._recent.append(FiredVehicle.at(crossing.after, t=crossing.t, at_line=crossing.at_line))
         time_into_red = crossing.t - onset
         came = (
             f", coming along lane {approach.lane}"
@@ -651,22 +653,20 @@ class RedLight:
         """Whether a crossing just flagged was this vehicle's under another track id: seen
         at about the same place soon after, or meeting the line at the same place within
         a second (two ids on one vehicle at the line, one of them from its rider)."""
-        x, y = crossing.after.anchor
         for fired in self._recent:
-            near = (
-                abs(x - fired.anchor[0]) < 0.5 * fired.width
-                and abs(y - fired.anchor[1]) < 0.5 * fired.width
-            )
-            if near and abs(crossing.t - fired.t) < 1.5:
+            if fired.covers(crossing.after.anchor) and abs(crossing.t - fired.t) < 1.5:
                 return True
-            same_place = _distance(crossing.at_line, fired.at_line) < 0.5 * fired.width
+            same_place = (
+                fired.at_line is not None
+                and distance(crossing.at_line, fired.at_line) < 0.5 * fired.width
+            )
             if same_place and abs(crossing.t - fired.t) < 1.0:
                 return True
         return False
 
     def _forget(self, now: float) -> None:
         self._states = {k: s for k, s in self._states.items() if now - s.seen <= FORGET_S}
-        self._done = {k: seen for k, seen in self._done.items() if now - seen <= FORGET_S}
+        self._done.forget(now)
 
 
 def _ordered(movements: frozenset[Movement] | dict[Movement, _Verdict]) -> list[Movement]:
@@ -676,21 +676,3 @@ def _ordered(movements: frozenset[Movement] | dict[Movement, _Verdict]) -> list[
 
 def _height(point: TrackPoint) -> float:
     return max(point.box[3] - point.box[1], 1.0)
-
-
-def _distance(a: Point, b: Point) -> float:
-    return math.hypot(a[0] - b[0], a[1] - b[1])
-
-
-def _unit(dx: float, dy: float) -> Point:
-    length = math.hypot(dx, dy)
-    return (dx / length, dy / length) if length > 0 else (0.0, 0.0)
-
-
-def _normal_towards(line: DirectedLine) -> Point:
-    """The unit normal of the line pointing to its positive (junction) side."""
-    dx, dy = line.b[0] - line.a[0], line.b[1] - line.a[1]
-    normal = _unit(-dy, dx)
-    mid = ((line.a[0] + line.b[0]) / 2, (line.a[1] + line.b[1]) / 2)
-    probe = (mid[0] + normal[0], mid[1] + normal[1])
-    return normal if line.signed_distance(probe) > 0 else (-normal[0], -normal[1])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pipeline.config import WEEKDAYS, Lane, RestrictedLaneRule
+from pipeline.geometry import distance
 from pipeline.rules.base import FrameContext, ViolationCandidate
+from pipeline.rules.support import UNDER_A_MINUTE_S, FlaggedVehicles
 from pipeline.runtime.scene import SceneGeometry, window_open
 from pipeline.runtime.track_history import TrackPoint, TrackState
 
@@ -72,7 +73,10 @@ class RestrictedLane:
         self.geometry = geometry
         self.lane_ids = set(config.lanes) or {lane.id for lane in geometry.scene.lanes}
         self._stays: dict[int, _Stay] = {}
-        self._reported: dict[int, _Reported] = {}
+        # Tracker ids are not reused; a minute unseen is long gone.
+        self._reported = FlaggedVehicles[_Reported](
+            lambda reported: reported.last.t, forget_s=UNDER_A_MINUTE_S
+        )
 
     def check(self, ctx: FrameContext) -> list[ViolationCandidate]:
         found = []
@@ -94,8 +98,8 @@ class RestrictedLane:
             if stay.in_lane < MIN_IN_LANE_SHARE * stay.sightings:
                 continue
             del self._stays[track.track_id]
-            self._reported[track.track_id] = _Reported(
-                stay.lane_id, track.vehicle_class, track.last
+            self._reported.flag(
+                track.track_id, _Reported(stay.lane_id, track.vehicle_class, track.last)
             )
             if self._same_vehicle_as_reported(track, stay):
                 continue
@@ -204,22 +208,18 @@ class RestrictedLane:
             x1, _, x2, _ = reported.last.box
             width = max(x2 - x1, 1.0)
             if abs(last.t - reported.last.t) <= 0.5 and (
-                _distance(last.anchor, reported.last.anchor) <= DUPLICATE_SHARE * width
+                distance(last.anchor, reported.last.anchor) <= DUPLICATE_SHARE * width
             ):
                 return True
             if reported.vehicle_class != track.vehicle_class:
                 continue
             if 0 <= first.t - reported.last.t <= SAME_VEHICLE_S and (
-                _distance(first.anchor, reported.last.anchor) <= width
+                distance(first.anchor, reported.last.anchor) <= width
             ):
                 return True
         return False
 
     def _forget(self, t: float) -> None:
+        self._reported.forget(t)
         # Tracker ids are not reused; a minute unseen is long gone.
-        self._reported = {k: r for k, r in self._reported.items() if t - r.last.t < 60.0}
         self._stays = {k: s for k, s in self._stays.items() if t - s.last_in.t < 60.0}
-
-
-def _distance(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return math.hypot(a[0] - b[0], a[1] - b[1])

@@ -8,6 +8,7 @@ from statistics import median
 
 from pipeline.config import SpeedingRule
 from pipeline.rules.base import FrameContext, ViolationCandidate
+from pipeline.rules.support import UNDER_A_MINUTE_S, FlaggedVehicles
 from pipeline.runtime.scene import SceneGeometry
 from pipeline.runtime.track_history import TrackPoint, TrackState
 
@@ -114,7 +115,10 @@ class Speeding:
         self.calibrated_area = _widened_extent(calibration.ground_points, CALIBRATED_MARGIN_SHARE)
         self._over: dict[int, tuple[str, int]] = {}
         """Track id -> the class its frames were judged under, consecutive frames over."""
-        self._flagged: dict[int, _Flagged] = {}
+        # Tracker ids are not reused; a minute unseen is long gone.
+        self._flagged = FlaggedVehicles[_Flagged](
+            lambda flagged: flagged.last_t, forget_s=UNDER_A_MINUTE_S
+        )
 
     def threshold_kmh(self, limit_kmh: float) -> float:
         """Speed above which a vehicle under `limit_kmh` is speeding."""
@@ -165,13 +169,13 @@ class Speeding:
             last = estimate.points[-1]
             assert last.ground is not None
             duplicate = self._same_vehicle_as_flagged(track, last)
-            self._flagged[track.track_id] = _Flagged(last.t, last.ground, estimate.velocity_ms)
+            self._flagged.flag(track.track_id, _Flagged(last.t, last.ground, estimate.velocity_ms))
             if duplicate:
                 continue
             found.append(self._candidate(track, estimate, lane_id, limit))
         seen = {track.track_id for track in ctx.tracks}
         self._over = {k: n for k, n in self._over.items() if k in seen}
-        self._forget(ctx.t)
+        self._flagged.forget(ctx.t)
         return found
 
     def _candidate(
@@ -240,10 +244,6 @@ class Speeding:
             if math.hypot(point.ground[0] - ex, point.ground[1] - ey) <= SAME_VEHICLE_M:
                 return True
         return False
-
-    def _forget(self, t: float) -> None:
-        # Tracker ids are not reused; a minute unseen is long gone.
-        self._flagged = {k: f for k, f in self._flagged.items() if t - f.last_t < 60.0}
 
 
 def _widened_extent(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from pipeline.config import StopLineRule
-from pipeline.geometry import DirectedLine, Point
+from pipeline.geometry import Point, distance
 from pipeline.rules.base import FrameContext, ViolationCandidate
+from pipeline.rules.support import FiredVehicle, FlaggedVehicles, SignalledLineRule
 from pipeline.runtime.scene import SceneGeometry
 from pipeline.runtime.track_history import TrackPoint, TrackState
 from pipeline.signals.image import Phase, SignalState
@@ -33,13 +33,7 @@ class _Stay:
     over_line_px: float
 
 
-@dataclass(frozen=True)
-class _Fired:
-    anchor: Point
-    width: float
-
-
-class StopLine:
+class StopLine(SignalledLineRule):
     """Flags vehicles standing over the stop line or on a crossing for too long on red.
 
     A vehicle occupies the line when its ground contact (the bottom edge of its box)
@@ -60,20 +54,12 @@ class StopLine:
     version = RULE_VERSION
 
     def __init__(self, config: StopLineRule, geometry: SceneGeometry) -> None:
-        scene = geometry.scene
-        if scene.stop_line is None or not scene.signal_heads:
-            raise ValueError("stop_line needs a stop line and a signal head")
+        super().__init__(config.signal_head, geometry)
         self.config = config
-        self.geometry = geometry
-        self.signal_head = config.signal_head or scene.signal_heads[0].id
-        head = next(h for h in scene.signal_heads if h.id == self.signal_head)
-        self.controlled_lanes = set(head.lanes)
-        a, b = scene.stop_line.points
-        self.line = DirectedLine(a, b, scene.stop_line.junction_side)
         self._stays: dict[int, _Stay] = {}
-        self._flagged: set[int] = set()
+        self._flagged = FlaggedVehicles[TrackPoint](lambda point: point.t, forget_s=float("inf"))
         """Tracks flagged since the signal last showed green or amber."""
-        self._fired: list[_Fired] = []
+        self._fired: list[FiredVehicle] = []
 
     def check(self, ctx: FrameContext) -> list[ViolationCandidate]:
         signal = ctx.signals.get(self.signal_head)
@@ -107,16 +93,35 @@ class StopLine:
         if occupancy is None or not self._lane_controlled(point.anchor):
             self._stays.pop(track.track_id, None)
             return None
+        stay = self._extend_stay(track.track_id, point, occupancy, red_since)
+        stopped_s = point.t - stay.start_t
+        if stopped_s <= self.config.max_stopped_s:
+            return None
+        if track.frames_seen < self.config.min_track_frames:
+            return None
+        self._flagged.flag(track.track_id, point)
+        if any(fired.covers(point.anchor) for fired in self._fired):
+            # The same vehicle under a new tracker id, after an id switch the stay
+            # did not survive (e.g. a longer occlusion).
+            return None
+        self._fired.append(FiredVehicle.at(point, t=point.t))
+        return self._candidate(track, stay, ctx, signal, stopped_s)
+
+    def _extend_stay(
+        self, track_id: int, point: TrackPoint, occupancy: tuple[float, bool], red_since: float
+    ) -> _Stay:
+        """The track's stay with its newest sighting, over the line: the one it was in, one
+        a lost track left at this spot, or a new one."""
         over_line_px, on_crosswalk = occupancy
-        stay = self._stays.get(track.track_id)
+        stay = self._stays.get(track_id)
         if stay is not None and (
             stay.red_since != red_since
             or point.t - stay.last.t > self.config.max_gap_s
-            or _distance(point.anchor, stay.reference) > self.config.stationary_radius_px
+            or distance(point.anchor, stay.reference) > self.config.stationary_radius_px
         ):
             stay = None
         if stay is None:
-            stay = self._carried_over(track.track_id, point, red_since) or _Stay(
+            stay = self._carried_over(track_id, point, red_since) or _Stay(
                 red_since=red_since,
                 start_t=max(point.t, red_since),
                 reference=point.anchor,
@@ -125,22 +130,22 @@ class StopLine:
                 on_crosswalk=on_crosswalk,
                 over_line_px=over_line_px,
             )
-            self._stays[track.track_id] = stay
+            self._stays[track_id] = stay
         stay.last = point
         stay.on_crosswalk = stay.on_crosswalk or on_crosswalk
         stay.over_line_px = max(stay.over_line_px, over_line_px)
-        stopped_s = point.t - stay.start_t
-        if stopped_s <= self.config.max_stopped_s:
-            return None
-        if track.frames_seen < self.config.min_track_frames:
-            return None
-        self._flagged.add(track.track_id)
-        if self._same_vehicle_as_fired(point):
-            # The same vehicle under a new tracker id, after an id switch the stay
-            # did not survive (e.g. a longer occlusion).
-            return None
-        box = point.box
-        self._fired.append(_Fired(point.anchor, box[2] - box[0]))
+        return stay
+
+    def _candidate(
+        self,
+        track: TrackState,
+        stay: _Stay,
+        ctx: FrameContext,
+        signal: SignalState,
+        stopped_s: float,
+    ) -> ViolationCandidate:
+        point = track.last
+        red_since = stay.red_since
         offence_t = stay.start_t + self.config.max_stopped_s
         lane = self.geometry.lane_at(point.anchor)
         where = "on the crossing" if stay.on_crosswalk else "over the stop line"
@@ -216,18 +221,10 @@ class StopLine:
             if other_id == track_id or stay.red_since != red_since:
                 continue
             lost = point.t > stay.last.t and point.t - stay.last.t <= self.config.max_gap_s
-            if lost and _distance(point.anchor, stay.reference) <= self.config.stationary_radius_px:
+            if lost and distance(point.anchor, stay.reference) <= self.config.stationary_radius_px:
                 del self._stays[other_id]
                 return stay
         return None
-
-    def _same_vehicle_as_fired(self, point: TrackPoint) -> bool:
-        x, y = point.anchor
-        return any(
-            abs(x - fired.anchor[0]) < 0.5 * fired.width
-            and abs(y - fired.anchor[1]) < 0.5 * fired.width
-            for fired in self._fired
-        )
 
     def _forget_lost(self, now: float) -> None:
         for track_id in [
@@ -242,7 +239,3 @@ def _key_point_before(stay: _Stay, track: TrackState, now: float) -> TrackPoint:
         return stay.first
     kept = [p for p in track.points if p.t >= stay.first.t and now - p.t <= KEY_FRAME_MAX_AGE_S]
     return min(kept, key=lambda p: p.t) if kept else track.last
-
-
-def _distance(a: Point, b: Point) -> float:
-    return math.hypot(a[0] - b[0], a[1] - b[1])

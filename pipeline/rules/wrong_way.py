@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 from pipeline.config import Lane, WrongWayRule
-from pipeline.geometry import Point, box_containment
+from pipeline.geometry import angle_between, box_containment, vector
 from pipeline.rules.base import FrameContext, ViolationCandidate
-from pipeline.runtime.scene import SceneGeometry, angle_between
+from pipeline.rules.support import FlaggedVehicles
+from pipeline.runtime.scene import SceneGeometry
 from pipeline.runtime.track_history import TrackPoint, TrackState
 
 RULE_VERSION = "1.0"
@@ -49,14 +50,16 @@ class WrongWay:
         self.config = config
         self.geometry = geometry
         self.lane_ids = set(config.lanes) or {lane.id for lane in geometry.scene.lanes}
-        self._flagged: dict[int, TrackPoint] = {}
+        # A flagged vehicle unseen for longer than any id switch could bridge is gone.
+        self._flagged = FlaggedVehicles[TrackPoint](
+            lambda last: last.t, forget_s=10 * config.max_gap_s
+        )
         """Flagged track id -> its latest sighting (to recognise it after an id switch)."""
 
     def check(self, ctx: FrameContext) -> list[ViolationCandidate]:
         found = []
         for track in ctx.tracks:
-            if track.track_id in self._flagged:
-                self._flagged[track.track_id] = track.last
+            if self._flagged.refresh(track.track_id, track.last):
                 continue
             if track.vehicle_class not in self.config.classes:
                 continue
@@ -72,10 +75,10 @@ class WrongWay:
             if candidate is None:
                 continue
             same_vehicle = self._already_flagged_vehicle(track)
-            self._flagged[track.track_id] = track.last
+            self._flagged.flag(track.track_id, track.last)
             if not same_vehicle:
                 found.append(candidate)
-        self._forget(ctx.t)
+        self._flagged.forget(ctx.t)
         return found
 
     def _run_start(self, track: TrackState, lane: Lane) -> TrackPoint | None:
@@ -97,7 +100,7 @@ class WrongWay:
                 break
             if getattr(self.geometry.lane_at(point.anchor), "id", None) != lane.id:
                 break
-            motion = _vector(point.anchor, farthest.anchor)
+            motion = vector(point.anchor, farthest.anchor)
             if math.hypot(*motion) > self.config.jitter_px and not self.geometry.against_lane(
                 lane, motion, self.config.max_angle_deg
             ):
@@ -117,14 +120,14 @@ class WrongWay:
         self, track: TrackState, lane: Lane, start: TrackPoint
     ) -> ViolationCandidate | None:
         now = track.last
-        motion = _vector(start.anchor, now.anchor)
+        motion = vector(start.anchor, now.anchor)
         distance_px = math.hypot(*motion)
         duration_s = now.t - start.t
         if distance_px < self.config.min_distance_px or duration_s < self.config.min_duration_s:
             return None
         if not self.geometry.against_lane(lane, motion, self.config.max_angle_deg):
             return None
-        angle = min(angle_between(motion, _vector(tail, head)) for tail, head in lane.directions)
+        angle = min(angle_between(motion, vector(tail, head)) for tail, head in lane.directions)
         measurements: dict[str, object] = {
             "lane": lane.id,
             "direction_angle_deg": round(angle, 1),
@@ -173,20 +176,9 @@ class WrongWay:
                 return True
         return False
 
-    def _forget(self, now: float) -> None:
-        # A flagged vehicle unseen for longer than any id switch could bridge is gone.
-        for track_id in [
-            tid for tid, last in self._flagged.items() if now - last.t > 10 * self.config.max_gap_s
-        ]:
-            del self._flagged[track_id]
-
 
 def _key_point_before(track: TrackState, start: TrackPoint) -> TrackPoint:
     now = track.last.t
     if now - start.t <= KEY_FRAME_MAX_AGE_S:
         return start
     return min((p for p in track.points if now - p.t <= KEY_FRAME_MAX_AGE_S), key=lambda p: p.t)
-
-
-def _vector(a: Point, b: Point) -> Point:
-    return (b[0] - a[0], b[1] - a[1])

@@ -15,15 +15,14 @@ out of sight for up to `forget_s`, so the same parked vehicle is never flagged t
 
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import dataclass, field
 
 from pipeline.config import DwellRule
-from pipeline.geometry import Point
+from pipeline.geometry import Box, Point, box_containment, distance
 from pipeline.rules.base import FrameContext, ViolationCandidate
 from pipeline.runtime.scene import SceneGeometry
-from pipeline.runtime.track_history import Box, TrackPoint, TrackState
+from pipeline.runtime.track_history import TrackPoint, TrackState
 
 RULE_VERSION = "1.0"
 SMOOTHING_POINTS = 5
@@ -94,7 +93,7 @@ class ZoneDwell:
                 continue
             position = _smoothed_anchor(track)
             stay = self._stay_of(track, position, updated)
-            if stay is not None and _distance(position, stay.track_centres[track.track_id]) > (
+            if stay is not None and distance(position, stay.track_centres[track.track_id]) > (
                 LEAVE_FACTOR * self.config.stationary_radius_px
             ):
                 # This track drove off. When it was the last one on the vehicle, the
@@ -124,20 +123,20 @@ class ZoneDwell:
                 return stay
         radius = self.config.stationary_radius_px
         recent = list(track.points)[-SMOOTHING_POINTS:]
-        if any(_distance(p.anchor, position) > radius for p in recent):
+        if any(distance(p.anchor, position) > radius for p in recent):
             return None  # moving: at most passing a parked vehicle
         # A track that drove here is a vehicle of its own, unless it is a second box
         # on the vehicle of a stay that is still being seen (on this frame, or since
         # this track's previous sighting: tracks are checked in no particular order);
         # one that appeared here is a tracker id switch or the vehicle coming back
         # from behind a bus.
-        appeared_here = _distance(track.points[0].anchor, position) <= radius
+        appeared_here = distance(track.points[0].anchor, position) <= radius
         previous_t = track.points[-2].t if len(track.points) > 1 else track.last.t
         for stay in self._stays:
             live = id(stay) in updated or stay.last.t >= previous_t
             if not appeared_here and not live:
                 continue
-            if _overlap(track.last.box, stay.box) >= SAME_VEHICLE_OVERLAP:
+            if box_containment(track.last.box, stay.box) >= SAME_VEHICLE_OVERLAP:
                 stay.track_centres[track.track_id] = position
                 return stay
         return None
@@ -154,7 +153,7 @@ class ZoneDwell:
         for point in reversed(track.points):
             if still and still[-1].t - point.t > self.config.max_gap_s:
                 break  # unseen too long to know it stood still meanwhile
-            if _distance(point.anchor, position) > radius:
+            if distance(point.anchor, position) > radius:
                 # One jittery box is not a move; two in a row are where it arrived.
                 strays += 1
                 if strays == 2:
@@ -250,17 +249,3 @@ def _smoothed_anchor(track: TrackState) -> Point:
         statistics.median(p.anchor[0] for p in recent),
         statistics.median(p.anchor[1] for p in recent),
     )
-
-
-def _overlap(a: Box, b: Box) -> float:
-    """Intersection over the smaller box's area."""
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
-        return 0.0
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return width * height / smaller if smaller > 0 else 0.0
-
-
-def _distance(a: Point, b: Point) -> float:
-    return math.hypot(a[0] - b[0], a[1] - b[1])
