@@ -33,6 +33,7 @@ from kafka.serializer import Serializer
 from sqlalchemy.orm import Session
 
 from pipeline.store.repository import (
+    EVENT_SCHEMA_VERSION,
     PendingEvent,
     count_pending_events,
     mark_sent,
@@ -42,7 +43,6 @@ from pipeline.store.repository import (
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 SCHEMAS = Path(__file__).parent / "schemas"
 EVENT_ID_HEADER = "event_id"
 
@@ -109,7 +109,7 @@ def violation_event(
         A JSON-able dict that validates against `violation.schema.json`.
     """
     return {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": EVENT_SCHEMA_VERSION,
         "event_id": event_id,
         "type": "violation",
         "violation_id": violation_id,

@@ -48,13 +48,17 @@ from pipeline.events.relay import utc_iso
 from pipeline.evidence.package import write_atomic
 from pipeline.store.camera_health import add_alert, add_sample, prune_samples, thumbnail_uri
 from pipeline.store.models import CameraAlert, CameraHealthSample
-from pipeline.store.repository import PendingEvent, enqueue_event, register_cameras
+from pipeline.store.repository import (
+    EVENT_SCHEMA_VERSION,
+    PendingEvent,
+    enqueue_event,
+    register_cameras,
+)
 from streams.health import CameraHealth, HealthAlert, HealthThresholds, HealthTracker
 from streams.source import StreamSource
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 REFERENCES_DIR = "_references"
 THUMBNAIL_LONG_SIDE = 320
 _THUMBNAIL_QUALITY = 80
@@ -76,7 +80,7 @@ def health_event(sample: CameraHealth, event_id: str) -> dict[str, Any]:
     """A `camera_health` event (schema version 1) for one sample."""
     data = asdict(sample)
     data.update(
-        schema_version=SCHEMA_VERSION,
+        schema_version=EVENT_SCHEMA_VERSION,
         event_id=event_id,
         type="camera_health",
         at=utc_iso(sample.at),
@@ -89,7 +93,7 @@ def health_event(sample: CameraHealth, event_id: str) -> dict[str, Any]:
 def alert_event(alert: HealthAlert, event_id: str) -> dict[str, Any]:
     """A `camera_alert` event (schema version 1) for one change of state."""
     return {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": EVENT_SCHEMA_VERSION,
         "event_id": event_id,
         "type": "camera_alert",
         "camera_id": alert.camera_id,

@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from pipeline.events.relay import SCHEMA_VERSION, utc_iso
+from pipeline.events.relay import utc_iso
 from pipeline.store.models import SystemAlert
-from pipeline.store.repository import PendingEvent, enqueue_event
+from pipeline.store.repository import EVENT_SCHEMA_VERSION, PendingEvent, enqueue_event
 from pipeline.store.system_alerts import add_system_alert
 
 Severity = Literal["warning", "critical"]
@@ -24,7 +24,7 @@ Severity = Literal["warning", "critical"]
 def system_alert_event(alert: SystemAlert) -> dict[str, Any]:
     """The `system_alert` event (schema version 1) of a stored alert."""
     return {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": EVENT_SCHEMA_VERSION,
         "event_id": alert.event_id,
         "type": "system_alert",
         "at": utc_iso(alert.at),

@@ -25,6 +25,10 @@ from pipeline.store.models import (
 )
 
 DECISIONS = ("confirmed", "rejected")
+EVENT_SCHEMA_VERSION = 1
+"""`schema_version` of every event (the `const` of each pipeline/events/schemas/ file).
+Defined here, beside the outbox, because the store writes events too and may not
+import pipeline.events."""
 
 
 class ReviewError(Exception):
@@ -293,7 +297,7 @@ def _append_decision(
                 key=violation.camera_id,
                 event_id=event_id,
                 payload={
-                    "schema_version": 1,
+                    "schema_version": EVENT_SCHEMA_VERSION,
                     "event_id": event_id,
                     "type": "review",
                     "violation_id": violation_id,

@@ -15,9 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipeline.store.models import SignalPhaseChange, utcnow
-from pipeline.store.repository import PendingEvent, enqueue_event
-
-SCHEMA_VERSION = 1
+from pipeline.store.repository import EVENT_SCHEMA_VERSION, PendingEvent, enqueue_event
 
 
 def _iso(moment: datetime) -> str:
@@ -27,7 +25,7 @@ def _iso(moment: datetime) -> str:
 def phase_event(row: SignalPhaseChange) -> dict[str, Any]:
     """The `signal_phase` event of a stored change (see signal_phase.schema.json)."""
     return {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": EVENT_SCHEMA_VERSION,
         "event_id": row.event_id,
         "type": "signal_phase",
         "camera_id": row.camera_id,

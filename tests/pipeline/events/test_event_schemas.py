@@ -22,8 +22,9 @@ from pipeline.events.relay import SCHEMAS, EventError, as_pending, validate_even
 from pipeline.ops.health import alert_event, health_event
 from pipeline.ops.system_alerts import raise_system_alert
 from pipeline.store.db import open_database
-from pipeline.store.models import OutboxEvent, Violation
+from pipeline.store.models import OutboxEvent
 from pipeline.store.repository import (
+    EVENT_SCHEMA_VERSION,
     PendingEvent,
     add_review,
     enqueue_event,
@@ -32,6 +33,7 @@ from pipeline.store.repository import (
 )
 from pipeline.store.signal_phases import record_phase_change
 from streams.health import CameraHealth, HealthAlert, HealthState
+from tests.factories import make_violation
 
 AT = datetime(2026, 3, 1, 7, 15, 30, 250000, tzinfo=UTC)
 
@@ -71,12 +73,7 @@ def make_every_event(session: Session) -> None:
         plate="29A-123.45",
         plate_confidence=0.9,
     )  # fmt: skip
-    row = Violation(
-        id=violation_id, camera_id="cam-1", rule_type="red_light", rule_version="1", track_id=7,
-        vehicle_class="motorbike", offence_time=AT, stream_time_s=1.0, first_evidence_time=AT,
-        last_evidence_time=AT, measurements={}, explanation="x", scene_version="v1",
-        evidence_dir=violation_id,
-    )  # fmt: skip
+    row = make_violation(id=violation_id, camera_id="cam-1", offence_time=AT)
     record_violation(session, row, [], [as_pending(event, "violations")])
     session.flush()
     add_review(session, violation_id=violation_id, reviewer="officer", decision="confirmed",
@@ -110,6 +107,8 @@ def test_every_schema_is_valid_and_matches_its_file() -> None:
         assert schema["$id"].endswith(f"/{event_type}.schema.json")
         assert schema["properties"]["type"] == {"const": event_type}
         assert {"schema_version", "event_id", "type"} <= set(schema["required"])
+        # The files keep their literal version; the code's one constant must match it.
+        assert schema["properties"]["schema_version"] == {"const": EVENT_SCHEMA_VERSION}
 
 
 def test_a_real_event_of_every_type_validates(sessions: sessionmaker[Session]) -> None:
@@ -124,6 +123,6 @@ def test_a_real_event_of_every_type_validates(sessions: sessionmaker[Session]) -
         assert row.payload["event_id"] == row.event_id  # consumers dedupe on it
         # Changing the version, or adding an unknown field, is refused by name.
         with pytest.raises(EventError, match="schema_version"):
-            validate_event({**row.payload, "schema_version": 2})
+            validate_event({**row.payload, "schema_version": EVENT_SCHEMA_VERSION + 1})
         with pytest.raises(EventError, match="unexpected_field"):
             validate_event({**row.payload, "unexpected_field": 1})

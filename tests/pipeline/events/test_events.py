@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.events.broker import EmbeddedBroker, ensure_topics, free_port
 from pipeline.events.relay import (
-    SCHEMA_VERSION,
     EventError,
     OutboxRelay,
     ReceivedEvent,
@@ -30,8 +29,9 @@ from pipeline.events.relay import (
     violation_event,
 )
 from pipeline.store.db import open_database
-from pipeline.store.models import OutboxEvent, Violation
+from pipeline.store.models import OutboxEvent
 from pipeline.store.repository import (
+    EVENT_SCHEMA_VERSION,
     EvidenceFile,
     add_review,
     count_pending_events,
@@ -39,6 +39,7 @@ from pipeline.store.repository import (
     record_violation,
     upsert_camera,
 )
+from tests.factories import make_violation
 
 T0 = datetime(2025, 3, 14, 8, 30, tzinfo=UTC)
 SHA = "0f" * 32
@@ -90,12 +91,7 @@ def seed(sessions: sessionmaker[Session], n: int, *, start: int = 0) -> list[dic
         offence = T0 + timedelta(seconds=i)
         violation_id = str(uuid.uuid4())
         event = make_event(camera_id, violation_id, offence)
-        row = Violation(
-            id=violation_id, camera_id=camera_id, rule_type="red_light", rule_version="1",
-            track_id=7, vehicle_class="motorbike", offence_time=offence, stream_time_s=float(i),
-            first_evidence_time=offence, last_evidence_time=offence, measurements={},
-            explanation="", scene_version="v1", evidence_dir=violation_id,
-        )  # fmt: skip
+        row = make_violation(id=violation_id, camera_id=camera_id, offence_time=offence)
         with sessions.begin() as session:
             upsert_camera(session, camera_id=camera_id, name=camera_id, location_text="x",
                           lat=20.85, lon=106.69)  # fmt: skip
@@ -138,7 +134,7 @@ def pending_rows(sessions: sessionmaker[Session]) -> list[OutboxEvent]:
 def test_violation_event_is_versioned_and_validates() -> None:
     event = make_event("cam-a", str(uuid.uuid4()), T0)
     validate_event(event)
-    assert event["schema_version"] == SCHEMA_VERSION == 1
+    assert event["schema_version"] == EVENT_SCHEMA_VERSION == 1
     assert event["type"] == "violation"
     assert event["offence_time"] == "2025-03-14T08:30:00Z"
 
