@@ -11,6 +11,7 @@ import pytest
 from models.darknet import DarknetDetector
 from models.detections import Detections, Tracks, class_id
 from models.tracking import TRACKER_TYPES, BotSortTracker, ByteTracker, TrackerType, build_tracker
+from pipeline.geometry import box_iou
 
 FRAMES = 20
 CANVAS_HW = (720, 1280)
@@ -21,13 +22,6 @@ def _crop(detector: DarknetDetector, image: np.ndarray, name: str, scale: float)
     [dets] = detector.detect([image])
     x1, y1, x2, y2 = dets.xyxy[dets.class_names.index(name)].astype(int)
     return cv2.resize(image[y1:y2, x1:x2], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def _scene(
@@ -58,7 +52,7 @@ def _ids_per_object(
         assert isinstance(tracks, Tracks)
         for k, box in enumerate(truth):
             for i in range(len(tracks)):
-                if _iou(tracks.xyxy[i], box) > 0.5:
+                if box_iou(tracks.xyxy[i], box) > 0.5:
                     seen[k].append((int(tracks.track_ids[i]), tracks.class_names[i]))
     return seen
 
@@ -243,7 +237,7 @@ def test_botsort_follows_a_panning_camera_with_motion_compensation(
         compensated += [
             int(tracks.track_ids[i])
             for i in range(len(tracks))
-            if _iou(tracks.xyxy[i], truth) > 0.5
+            if box_iou(tracks.xyxy[i], truth) > 0.5
         ]
     assert len(compensated) >= in_view - 2 and set(compensated) == {compensated[0]}
 

@@ -24,6 +24,7 @@ from pipeline.evaluation.scenario.red_light import WIDTH
 from pipeline.evaluation.scenario.script import Script, Vehicle
 from pipeline.evaluation.scenario.signal_plan import SignalPlan
 from pipeline.evaluation.scenario.sprites import Sprite, load_sprites
+from pipeline.geometry import box_iou
 
 INPUT_SIZE = 608  # what the generated scenarios' configs use
 FPS = 10
@@ -76,13 +77,6 @@ def _observe(
     return observed
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def _track_vehicles(tracker: ByteTracker, observed: Observed) -> dict[str, list[set[int]]]:
     """Vehicle id -> per frame in which it was fully in view, the ids of the tracks on it."""
     ids: dict[str, list[set[int]]] = defaultdict(list)
@@ -93,7 +87,7 @@ def _track_vehicles(tracker: ByteTracker, observed: Observed) -> dict[str, list[
                 {
                     int(tracks.track_ids[i])
                     for i in range(len(tracks))
-                    if _iou(tracks.xyxy[i], box) > 0.5
+                    if box_iou(tracks.xyxy[i], box) > 0.5
                 }
             )
     return ids
@@ -134,7 +128,7 @@ def close_pass(
     )
     observed = _observe(script, sprites, detector, keep_frames=True)
     # The scene must really be close: the two true boxes overlap in some frame.
-    overlaps = [_iou(*truth.values()) for _, truth, _ in observed if len(truth) == 2]
+    overlaps = [box_iou(*truth.values()) for _, truth, _ in observed if len(truth) == 2]
     assert max(overlaps) > 0.1
     return observed
 
@@ -174,7 +168,7 @@ def _continuously_detected(observed: Observed, max_gap: int) -> set[str]:
     seen: dict[str, list[bool]] = defaultdict(list)
     for dets, truth, _ in observed:
         for vehicle_id, box in truth.items():
-            seen[vehicle_id].append(any(_iou(d, box) > 0.5 for d in dets.xyxy))
+            seen[vehicle_id].append(any(box_iou(d, box) > 0.5 for d in dets.xyxy))
     kept = set()
     for vehicle_id, hits in seen.items():
         found = [i for i, hit in enumerate(hits) if hit]

@@ -13,6 +13,7 @@ from models import weights
 from models.detections import Detections
 from models.detector import Detector
 from models.ultralytics_backend import VOCABULARY, UltralyticsDetector
+from pipeline.geometry import box_iou
 from tests.models.plate_samples import PlateSample, make_samples
 
 
@@ -24,13 +25,6 @@ def plate_dir() -> Path:
 @pytest.fixture(scope="module")
 def scenes(bus_image: np.ndarray, motorcycle_image: np.ndarray) -> list[PlateSample]:
     return make_samples([bus_image[400:900, 0:810]], [motorcycle_image], 4, seed=11)
-
-
-def _iou(a: np.ndarray, b: tuple[int, int, int, int] | np.ndarray) -> float:
-    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union)
 
 
 @pytest.mark.parametrize("export", ["pytorch", "openvino", "onnx"])
@@ -49,8 +43,8 @@ def test_every_export_finds_the_plates_pytorch_finds(
         strict=True,
     ):
         assert ref.xyxy.shape[0] > 0, "the plate detector finds the pasted plate"
-        assert _iou(ref.xyxy[0], sample.box) > 0.4
-        assert _iou(got.xyxy[0], ref.xyxy[0]) > 0.9
+        assert box_iou(ref.xyxy[0], sample.box) > 0.4
+        assert box_iou(got.xyxy[0], ref.xyxy[0]) > 0.9
         assert abs(float(got.scores[0]) - float(ref.scores[0])) < 0.05
 
 
