@@ -16,7 +16,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from pipeline.evaluation.scenario.layout import Box
+from pipeline.evaluation.scenario.layout import PixelBox
 from pipeline.evaluation.scenario.painter import LAMP_OFF, LAMP_ON, Image
 from pipeline.evaluation.scenario.signal_plan import Phase, SignalPlan
 
@@ -39,7 +39,7 @@ class ArrowHead:
 
     id: str
     arrow: Literal["left", "right"]
-    box: Box
+    box: PixelBox
     colours: tuple[Phase, ...]
     plan: SignalPlan | None = None
     lamp_radius: int = 19

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-Box = tuple[int, int, int, int]
-"""`(x1, y1, x2, y2)` in image pixels."""
+PixelBox = tuple[int, int, int, int]
+"""`(x1, y1, x2, y2)` in whole image pixels. Not `pipeline.geometry.Box` (floats, for
+detections): these boxes slice frame arrays when sprites are painted, so they stay ints."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Layout:
     stop_x: int = 815
     crosswalk: tuple[int, int] = (840, 960)
     lanes: tuple[Lane, ...] = (Lane("far", 462, 0.85), Lane("near", 662, 1.0))
-    signal_box: Box = (1190, 30, 1246, 196)
+    signal_box: PixelBox = (1190, 30, 1246, 196)
     lamp_radius: int = 19
 
     @property
@@ -77,7 +78,7 @@ class Layout:
         cx, pitch = (x1 + x2) // 2, (y2 - y1) // 3
         return [(cx, y1 + pitch // 2 + i * pitch) for i in range(3)]
 
-    def lamp_region(self) -> Box:
+    def lamp_region(self) -> PixelBox:
         """Box around the three lamps only, for the config's `signal_heads[].region`."""
         centres = self.lamp_centres()
         r = self.lamp_radius + 2

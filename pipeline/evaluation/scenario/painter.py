@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.evaluation.scenario.layout import Box, Layout
+from pipeline.evaluation.scenario.layout import Layout, PixelBox
 from pipeline.evaluation.scenario.signal_plan import Phase
 from pipeline.evaluation.scenario.sprites import Sprite
 
@@ -98,14 +98,14 @@ def scale_sprite(sprite: Sprite, width: int) -> Sprite:
     return Sprite(sprite.name, np.asarray(bgr, np.uint8), np.asarray(alpha, np.float32))
 
 
-def sprite_box(sprite: Sprite, anchor_x: float, ground_y: int) -> Box:
+def sprite_box(sprite: Sprite, anchor_x: float, ground_y: int) -> PixelBox:
     """Box of `sprite` whose bottom centre (anchor) is at `(anchor_x, ground_y)`."""
     h, w = sprite.bgr.shape[:2]
     x1 = round(anchor_x - w / 2)
     return (x1, ground_y - h, x1 + w, ground_y)
 
 
-def paint_vehicle(img: Image, sprite: Sprite, box: Box) -> None:
+def paint_vehicle(img: Image, sprite: Sprite, box: PixelBox) -> None:
     """Composite `sprite` (already scaled to `box`) onto `img` in place, with a shadow."""
     x1, y1, x2, y2 = box
     h, w = img.shape[:2]

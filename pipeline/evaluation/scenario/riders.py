@@ -12,7 +12,7 @@ two riders are never counted as three (see the overloaded_motorbike scenario).
 
 from __future__ import annotations
 
-from pipeline.evaluation.scenario.layout import Box
+from pipeline.evaluation.scenario.layout import PixelBox
 from pipeline.evaluation.scenario.painter import Image, paint_vehicle, scale_sprite
 from pipeline.evaluation.scenario.sprites import Sprite
 
@@ -29,8 +29,8 @@ RIDER_SPRITES = ("rider-coat", "rider-jacket")
 
 
 def rider_boxes(
-    sprites: dict[str, Sprite], bike: Box, count: int, *, flip: bool = False
-) -> list[Box]:
+    sprites: dict[str, Sprite], bike: PixelBox, count: int, *, flip: bool = False
+) -> list[PixelBox]:
     """Boxes of `count` riders on a bike whose sprite box is `bike`, driver first.
 
     Args:
@@ -56,7 +56,7 @@ def rider_boxes(
 
 
 def paint_riders(
-    frame: Image, sprites: dict[str, Sprite], bike: Box, count: int, *, flip: bool = False
+    frame: Image, sprites: dict[str, Sprite], bike: PixelBox, count: int, *, flip: bool = False
 ) -> None:
     """Paint `count` riders over the bike painted at `bike`, rearmost first."""
     boxes = rider_boxes(sprites, bike, count, flip=flip)

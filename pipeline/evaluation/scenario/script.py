@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.evaluation.scenario.arrow_heads import ArrowHead, paint_arrow_head
-from pipeline.evaluation.scenario.layout import Box, Layout
+from pipeline.evaluation.scenario.layout import Layout, PixelBox
 from pipeline.evaluation.scenario.motion import Motion, Swerve
 from pipeline.evaluation.scenario.painter import (
     Image,
@@ -28,6 +28,9 @@ from pipeline.evaluation.scenario.painter import (
 from pipeline.evaluation.scenario.riders import paint_riders
 from pipeline.evaluation.scenario.signal_plan import Phase, SignalPlan
 from pipeline.evaluation.scenario.sprites import Sprite
+
+RED_LIGHT_RULES: tuple[dict[str, Any], ...] = ({"type": "red_light", "amber_grace_s": 0.0},)
+"""The rule configs of a plain red-light scene: no amber grace, the crossings are exact."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ class FrameTruth:
     index: int
     t: float
     phase: Phase
-    boxes: list[tuple[Vehicle, Box, bool]]
+    boxes: list[tuple[Vehicle, PixelBox, bool]]
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ class Script:
     duration_s: float
     vehicles: tuple[Vehicle, ...]
     seed: int
-    rules: tuple[dict[str, Any], ...] = ({"type": "red_light", "amber_grace_s": 0.0},)
+    rules: tuple[dict[str, Any], ...] = RED_LIGHT_RULES
     scene: dict[str, Any] = field(default_factory=dict)
     offences: tuple[Offence, ...] = ()
     recorded_at: datetime | None = None
@@ -213,7 +216,7 @@ class Script:
             paint_signal(frame, layout, phase)
             for head in self.arrow_heads:
                 paint_arrow_head(frame, head, head.lit_at(t, self.plan))
-            boxes: list[tuple[Vehicle, Box, bool]] = []
+            boxes: list[tuple[Vehicle, PixelBox, bool]] = []
             for vehicle in order:
                 sprite = scaled[vehicle.id]
                 if vehicle.turn_t is not None and t >= vehicle.turn_t:
