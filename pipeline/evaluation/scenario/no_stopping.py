@@ -2,7 +2,8 @@
 
 Signal plan green 20 s, amber 3 s, red 12 s: green [0, 20), amber [20, 23),
 red [23, 35), green [35, 45). Zones `kerb-near` and `kerb-far` run along both kerbs
-from the left edge to x = 560 (see `kerb`).
+from the left edge to x = 560. `kerb.build_scene` stages the vehicles; this module
+gives the rule, its dwell and the rest times.
 
 | vehicle      | lane | what it does                                      | offence   |
 |--------------|------|---------------------------------------------------|-----------|
@@ -20,55 +21,21 @@ make a halt cross the allowed dwell or two vehicles in one lane touch.
 
 from __future__ import annotations
 
-import numpy as np
-
-from pipeline.evaluation.scenario.kerb import at_the_line, cruiser, overstay, stopper, zones_config
-from pipeline.evaluation.scenario.layout import Layout
+from pipeline.evaluation.scenario.kerb import KerbScene, build_scene
 from pipeline.evaluation.scenario.script import Script
-from pipeline.evaluation.scenario.signal_plan import SignalPlan
 
 RULE = "no_stopping"
 MAX_DWELL_S = 5.0
-FPS = 10
-DURATION_S = 45.0
+SCENE = KerbScene(
+    rule=RULE,
+    max_dwell_s=MAX_DWELL_S,
+    parked_near=(2.0, 9.0),
+    brief_stop=(12.0, 14.5),
+    parked_far=(25.0, 33.0),
+    parked_behind_queue=(29.0, 37.0),
+)
 
 
 def build(seed: int = 0) -> Script:
     """Return the scenario's script for `seed`."""
-    rng = np.random.default_rng(seed)
-    layout = Layout()
-
-    def jitter() -> float:
-        return float(rng.uniform(-0.2, 0.2))
-
-    parked_near = stopper(rng, "car-1", "car", "near", 280, 2.0 + jitter(), 9.0)
-    parked_far = stopper(rng, "car-3", "car", "far", 300, 25.0 + jitter(), 33.0)
-    parked_behind_queue = stopper(
-        rng, "motorbike-3", "motorbike", "near", 300, 29.0 + jitter(), 37.0
-    )
-    vehicles = (
-        parked_near,
-        cruiser("motorbike-1", "motorbike", "far", 250.0, layout.stop_x, 5.0 + jitter()),
-        cruiser("car-2", "car", "far", 80.0, -136.0, 7.0),
-        stopper(rng, "motorbike-2", "motorbike", "near", 320, 12.0 + jitter(), 14.5),
-        parked_far,
-        stopper(rng, "car-4", "car", "near", at_the_line(layout, "car", "near"), 26.0, 35.4),
-        parked_behind_queue,
-    )
-    return Script(
-        name=RULE,
-        layout=layout,
-        plan=SignalPlan(green_s=20.0, amber_s=3.0, red_s=12.0),
-        fps=FPS,
-        duration_s=DURATION_S,
-        vehicles=vehicles,
-        seed=seed,
-        rules=({"type": RULE},),
-        scene={
-            "lanes": layout.lanes_config(),
-            "zones": zones_config(layout, RULE, MAX_DWELL_S),
-        },
-        offences=tuple(
-            overstay(RULE, v, MAX_DWELL_S) for v in (parked_near, parked_far, parked_behind_queue)
-        ),
-    )
+    return build_scene(SCENE, seed)
