@@ -27,21 +27,17 @@ The seed jitters crossing times by up to 0.2 s and speeds by up to 5 %.
 
 from __future__ import annotations
 
-import numpy as np
-
-from pipeline.evaluation.scenario.layout import Layout
-from pipeline.evaluation.scenario.motion import Cruise, Standing, StopAndGo
+from pipeline.evaluation.scenario.draft import ACCEL, ScriptDraft
+from pipeline.evaluation.scenario.motion import Standing, StopAndGo
 from pipeline.evaluation.scenario.script import Offence, Script, Vehicle
 from pipeline.evaluation.scenario.signal_plan import SignalPlan
 
 RULE = "overloaded_motorbike"
-FPS = 10
 DURATION_S = 42.0
 BIKE_WIDTH = 420
 """Near-lane width of every motorbike: three riders side by side need it."""
 PEDESTRIAN_WIDTH = 100
 """Width of the standing pedestrian: the riders' scale (see `riders.RIDER_HEIGHT`)."""
-ACCEL = 300.0
 SPEED = 270.0
 TRUTH_EARLY_S = 1.0
 """A report may come this long before the bike is wholly in view (its riders are)."""
@@ -59,36 +55,27 @@ _CRUISERS = (
 
 def build(seed: int = 0) -> Script:
     """Return the scenario's script for `seed`."""
-    rng = np.random.default_rng(seed)
-    layout = Layout()
-    vehicles: list[Vehicle] = []
-    offences: list[Offence] = []
+    draft = ScriptDraft(RULE, seed)
+    layout = draft.layout
     for vid, riders, t_cross in _CRUISERS:
-        speed = SPEED * rng.uniform(0.95, 1.05)
-        t_cross += rng.uniform(-0.2, 0.2)
-        motion = Cruise(speed=speed, x_ref=layout.stop_x, t_ref=t_cross)
-        vehicles.append(Vehicle(vid, "motorbike", "near", BIKE_WIDTH, motion, riders=riders))
+        motion = draft.cruise(SPEED, layout.stop_x, t_cross, spread=0.2)
+        draft.add(Vehicle(vid, "motorbike", "near", BIKE_WIDTH, motion, riders=riders))
         if riders > 2:
             # From a moment before the bike is wholly in view until it starts leaving it.
             t_in = motion.time_at(BIKE_WIDTH / 2)
             t_out = motion.time_at(layout.width - BIKE_WIDTH / 2)
-            offences.append(Offence(RULE, vid, "motorbike", max(0.0, t_in - TRUTH_EARLY_S), t_out))
+            draft.offences.append(
+                Offence(RULE, vid, "motorbike", max(0.0, t_in - TRUTH_EARLY_S), t_out)
+            )
     # Two riders waiting at the line on red, a pedestrian standing right beside them.
     x_wait = layout.stop_x - 8 - BIKE_WIDTH / 2
     waiting = StopAndGo(speed=SPEED, accel=ACCEL, x_stop=x_wait, t_stop=19.0, t_go=27.4)
-    vehicles.append(Vehicle("motorbike-4", "motorbike", "near", BIKE_WIDTH, waiting, riders=2))
+    draft.add(Vehicle("motorbike-4", "motorbike", "near", BIKE_WIDTH, waiting, riders=2))
     # Painted after the bike, so he stands in front of its tail.
     pedestrian = Standing(x=x_wait - 0.42 * BIKE_WIDTH, t_from=19.5, t_to=28.8)
-    vehicles.append(Vehicle("pedestrian-1", "pedestrian", "near", PEDESTRIAN_WIDTH, pedestrian))
-    return Script(
-        name=RULE,
-        layout=layout,
+    draft.add(Vehicle("pedestrian-1", "pedestrian", "near", PEDESTRIAN_WIDTH, pedestrian))
+    return draft.finish(
         plan=SignalPlan(green_s=14.0, amber_s=3.0, red_s=10.0),
-        fps=FPS,
         duration_s=DURATION_S,
-        vehicles=tuple(vehicles),
-        seed=seed,
         rules=({"type": RULE},),
-        scene={"lanes": layout.lanes_config()},
-        offences=tuple(offences),
     )

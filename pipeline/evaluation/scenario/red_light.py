@@ -21,21 +21,14 @@ Vehicles in one lane never overlap, and the two lanes' boxes only meet for the b
 
 from __future__ import annotations
 
-import numpy as np
-
-from pipeline.evaluation.scenario.layout import Layout
-from pipeline.evaluation.scenario.motion import Cruise, StopAndGo
+from pipeline.evaluation.scenario.draft import ACCEL, WIDTH, ScriptDraft
+from pipeline.evaluation.scenario.motion import StopAndGo
 from pipeline.evaluation.scenario.script import Script, Vehicle
 from pipeline.evaluation.scenario.signal_plan import SignalPlan
 
-FPS = 10
-DURATION_S = 45.0
-ACCEL = 300.0
-"""Braking/pull-away rate, pixels per second squared (about 0.35 g at this scale)."""
+__all__ = ["ACCEL", "DURATION_S", "WIDTH", "build"]
 
-# Widths in the near lane, pixels: large enough for yolov3-tiny at 608 (see
-# bench/detection_rate.py), and in proportion to one another.
-WIDTH = {"car": 320, "motorbike": 270, "bus": 420}
+DURATION_S = 45.0
 
 # (id, kind, lane, crossing time, speed px/s)
 _CRUISERS = (
@@ -51,37 +44,21 @@ _CRUISERS = (
 
 def build(seed: int = 0) -> Script:
     """Return the scenario's script for `seed`."""
-    rng = np.random.default_rng(seed)
-    layout = Layout()
+    draft = ScriptDraft("red_light", seed)
+    layout = draft.layout
     plan = SignalPlan(green_s=10.0, amber_s=3.0, red_s=12.0)
-    vehicles: list[Vehicle] = []
-    for vid, kind, lane, t_cross, speed in _CRUISERS:
-        motion = Cruise(
-            speed=speed * rng.uniform(0.95, 1.05),
-            x_ref=layout.stop_x,
-            t_ref=t_cross + rng.uniform(-0.3, 0.3),
-        )
-        vehicles.append(Vehicle(vid, kind, lane, WIDTH[kind], motion))
+    draft.add_line_crossers(_CRUISERS, spread=0.3)
 
     # The stopper: its front bumper rests 8 px short of the line, and it pulls away
     # a moment after the light turns green (drivers react; 0.3-0.6 s).
     width = WIDTH["car"]
     green_again = plan.green_s + plan.amber_s + plan.red_s
     stopper = StopAndGo(
-        speed=260.0 * rng.uniform(0.95, 1.05),
+        speed=draft.pace(260.0),
         accel=ACCEL,
         x_stop=layout.stop_x - 8 - width / 2,
-        t_stop=22.0 + rng.uniform(-0.3, 0.3),
-        t_go=green_again + rng.uniform(0.3, 0.6),
+        t_stop=22.0 + draft.jitter(0.3),
+        t_go=green_again + float(draft.rng.uniform(0.3, 0.6)),
     )
-    vehicles.append(Vehicle("car-3", "car", "near", width, stopper))
-    return Script(
-        name="red_light",
-        layout=layout,
-        plan=plan,
-        fps=FPS,
-        duration_s=DURATION_S,
-        vehicles=tuple(vehicles),
-        seed=seed,
-        scene={"lanes": layout.lanes_config()},
-    )
+    draft.add(Vehicle("car-3", "car", "near", width, stopper))
+    return draft.finish(plan=plan, duration_s=DURATION_S)

@@ -26,14 +26,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import numpy as np
-
+from pipeline.evaluation.scenario.draft import ScriptDraft
 from pipeline.evaluation.scenario.layout import Layout
 from pipeline.evaluation.scenario.motion import Cruise, Swerve
 from pipeline.evaluation.scenario.script import Offence, Script, Vehicle
 from pipeline.evaluation.scenario.signal_plan import SignalPlan
 
-FPS = 10
 DURATION_S = 40.0
 WIDTH = {"car": 300, "motorbike": 270, "bus": 420}
 RECORDED_AT = datetime(2026, 11, 25, 16, 29, 40, tzinfo=timezone(timedelta(hours=7)))
@@ -71,14 +69,12 @@ def _banned(kind: str, lane: str) -> bool:
 
 def build(seed: int = 0) -> Script:
     """Return the scenario's script for `seed`."""
-    rng = np.random.default_rng(seed)
-    layout = Layout()
+    draft = ScriptDraft("restricted_lane", seed)
+    layout = draft.layout
     centre = layout.width / 2
-    vehicles: list[Vehicle] = []
-    offences: list[Offence] = []
     for vid, kind, lane, t_centre, speed in _CRUISERS:
-        motion = Cruise(speed * rng.uniform(0.95, 1.05), centre, t_centre + rng.uniform(-0.3, 0.3))
-        vehicles.append(Vehicle(vid, kind, lane, WIDTH[kind], motion))
+        motion = draft.cruise(speed, centre, t_centre, spread=0.3)
+        draft.add(Vehicle(vid, kind, lane, WIDTH[kind], motion))
         if not _banned(kind, lane):
             continue
         half = WIDTH[kind] * layout.lane(lane).scale / 2
@@ -86,27 +82,23 @@ def build(seed: int = 0) -> Script:
         leaves = motion.time_at(layout.width + half)
         since = max(enters, BAN_START_S) if kind == "bus" else enters
         if since < leaves:
-            offences.append(Offence("restricted_lane", vid, kind, since + MIN_DURATION_S, leaves))
+            draft.offences.append(
+                Offence("restricted_lane", vid, kind, since + MIN_DURATION_S, leaves)
+            )
 
     # The swerving motorbike: its anchor leaves the kerb lane's row, passes the lane
     # line by SWERVE_PAST_LINE_PX for about half a second, and comes back.
     near = layout.lane("near")
     past_line = layout.lane_divider_y - SWERVE_PAST_LINE_PX - near.ground_y
-    swerve = Swerve(offset=past_line, t_start=19.5 + rng.uniform(-0.2, 0.2), ramp_s=0.6, hold_s=0.2)
-    motion = Cruise(270.0 * rng.uniform(0.95, 1.05), centre - 150, swerve.t_start)
-    vehicles.append(
+    swerve = Swerve(offset=past_line, t_start=19.5 + draft.jitter(0.2), ramp_s=0.6, hold_s=0.2)
+    motion = Cruise(draft.pace(270.0), centre - 150, swerve.t_start)
+    draft.add(
         Vehicle("motorbike-sw", "motorbike", "near", WIDTH["motorbike"], motion, swerve=swerve)
     )
-    return Script(
-        name="restricted_lane",
-        layout=layout,
+    return draft.finish(
         plan=SignalPlan(green_s=DURATION_S + 60.0, amber_s=3.0, red_s=12.0),
-        fps=FPS,
         duration_s=DURATION_S,
-        vehicles=tuple(vehicles),
-        seed=seed,
         rules=({"type": "restricted_lane", "min_duration_s": MIN_DURATION_S},),
-        scene={"lanes": lanes_config(layout)},
-        offences=tuple(offences),
+        lanes=lanes_config(layout),
         recorded_at=RECORDED_AT,
     )

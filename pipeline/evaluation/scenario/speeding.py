@@ -31,14 +31,12 @@ measures over sightings whose boxes the frame edge does not cut.
 
 from __future__ import annotations
 
-import numpy as np
-
+from pipeline.evaluation.scenario.draft import ScriptDraft
 from pipeline.evaluation.scenario.layout import Layout
 from pipeline.evaluation.scenario.motion import Cruise
 from pipeline.evaluation.scenario.script import Offence, Script, Vehicle
 from pipeline.evaluation.scenario.signal_plan import SignalPlan
 
-FPS = 10
 DURATION_S = 38.0
 CAR_LENGTH_M = 4.5
 LANE_SPACING_M = 3.5
@@ -103,35 +101,26 @@ def pixel_speed(layout: Layout, lane: str, kmh: float) -> float:
 
 def build(seed: int = 0) -> Script:
     """Return the scenario's script for `seed`."""
-    rng = np.random.default_rng(seed)
-    layout = Layout()
-    vehicles: list[Vehicle] = []
-    offences: list[Offence] = []
+    draft = ScriptDraft("speeding", seed)
+    layout = draft.layout
     centre = layout.width / 2
     for vid, kind, lane, t_centre, kmh in _VEHICLES:
-        speed = pixel_speed(layout, lane, kmh * rng.uniform(0.98, 1.02))
-        t_ref = t_centre + rng.uniform(-0.3, 0.3)
-        vehicles.append(Vehicle(vid, kind, lane, WIDTH[kind], Cruise(speed, centre, t_ref)))
+        speed = pixel_speed(layout, lane, draft.pace(kmh, 0.98, 1.02))
+        t_ref = t_centre + draft.jitter(0.3)
+        draft.add(Vehicle(vid, kind, lane, WIDTH[kind], Cruise(speed, centre, t_ref)))
         if kmh > LIMIT_KMH[lane] + TOLERANCE_KMH:
             half_free = (layout.width - WIDTH[kind] * layout.lane(lane).scale) / 2
-            offences.append(
+            draft.offences.append(
                 Offence("speeding", vid, kind, t_ref - half_free / speed, t_ref + half_free / speed)
             )
-    return Script(
-        name="speeding",
-        layout=layout,
+    return draft.finish(
         plan=SignalPlan(green_s=DURATION_S + 60.0, amber_s=3.0, red_s=12.0),
-        fps=FPS,
         duration_s=DURATION_S,
-        vehicles=tuple(vehicles),
-        seed=seed,
         rules=({"type": "speeding", "tolerance_kmh": TOLERANCE_KMH, "window_s": WINDOW_S},),
         scene={
-            "lanes": layout.lanes_config(),
             "calibration": calibration(layout),
             "speed_limits": [
                 {"limit_kmh": limit, "lanes": [lane]} for lane, limit in LIMIT_KMH.items()
             ],
         },
-        offences=tuple(offences),
     )

@@ -21,19 +21,13 @@ move a halt into another phase. One vehicle at a time in each lane near the line
 
 from __future__ import annotations
 
-import numpy as np
-
+from pipeline.evaluation.scenario.draft import ACCEL, WIDTH, ScriptDraft
 from pipeline.evaluation.scenario.layout import Layout
-from pipeline.evaluation.scenario.motion import Cruise, StopAndGo
+from pipeline.evaluation.scenario.motion import StopAndGo
 from pipeline.evaluation.scenario.script import Offence, Script, Vehicle
 from pipeline.evaluation.scenario.signal_plan import SignalPlan
 
-FPS = 10
 DURATION_S = 45.0
-ACCEL = 300.0
-"""Braking/pull-away rate, pixels per second squared (as in the red_light scene)."""
-WIDTH = {"car": 320, "motorbike": 270, "bus": 420}
-"""Widths in the near lane (see red_light): large enough for yolov3-tiny at 608."""
 MAX_STOPPED_S = 3.0
 SHORT_OF_LINE_PX = 20
 """Gap between the front of a vehicle halted before the line and the line: clear of the
@@ -69,43 +63,28 @@ def crosswalks_config(layout: Layout) -> list[dict[str, object]]:
 
 def build(seed: int = 0) -> Script:
     """Return the scenario's script for `seed`."""
-    rng = np.random.default_rng(seed)
-    layout = Layout()
+    draft = ScriptDraft("stop_line", seed)
+    layout = draft.layout
     plan = SignalPlan(green_s=5.0, amber_s=2.0, red_s=8.0)
-    vehicles: list[Vehicle] = []
-    offences: list[Offence] = []
-    for vid, kind, lane, t_cross, speed in _CRUISERS:
-        motion = Cruise(
-            speed=speed * rng.uniform(0.95, 1.05),
-            x_ref=layout.stop_x,
-            t_ref=t_cross + rng.uniform(-0.2, 0.2),
-        )
-        vehicles.append(Vehicle(vid, kind, lane, WIDTH[kind], motion))
+    draft.add_line_crossers(_CRUISERS, spread=0.2)
     for vid, kind, lane, front_x, rest, go in _HALTS:
-        width = round(WIDTH[kind] * layout.lane(lane).scale)
         halt = StopAndGo(
-            speed=260.0 * rng.uniform(0.95, 1.05),
+            speed=draft.pace(260.0),
             accel=ACCEL,
-            x_stop=front_x - width / 2,
-            t_stop=rest + rng.uniform(-0.2, 0.2),
+            x_stop=front_x - draft.width_in(kind, lane) / 2,
+            t_stop=rest + draft.jitter(0.2),
             t_go=go,
         )
-        vehicles.append(Vehicle(vid, kind, lane, WIDTH[kind], halt))
+        draft.add(Vehicle(vid, kind, lane, WIDTH[kind], halt))
         if front_x > layout.stop_x + 20:
             offence = _overstay(vid, kind, halt, plan)
             if offence is not None:
-                offences.append(offence)
-    return Script(
-        name="stop_line",
-        layout=layout,
+                draft.offences.append(offence)
+    return draft.finish(
         plan=plan,
-        fps=FPS,
         duration_s=DURATION_S,
-        vehicles=tuple(vehicles),
-        seed=seed,
         rules=({"type": "stop_line", "max_stopped_s": MAX_STOPPED_S},),
-        scene={"lanes": layout.lanes_config(), "crosswalks": crosswalks_config(layout)},
-        offences=tuple(offences),
+        scene={"crosswalks": crosswalks_config(layout)},
     )
 
 

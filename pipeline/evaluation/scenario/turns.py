@@ -57,9 +57,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import numpy as np
-
 from pipeline.evaluation.scenario.arrow_heads import ArrowHead
+from pipeline.evaluation.scenario.draft import ScriptDraft
 from pipeline.evaluation.scenario.layout import Layout
 from pipeline.evaluation.scenario.motion import Swerve, Waypoints
 from pipeline.evaluation.scenario.script import Offence, Script, Vehicle
@@ -67,7 +66,6 @@ from pipeline.evaluation.scenario.signal_plan import SignalPlan
 
 Turn = Literal["straight", "left", "right", "u_turn"]
 
-FPS = 10
 DURATION_S = 30.0
 WIDTH = {"car": 320, "motorbike": 270}
 START_X = -200.0
@@ -143,25 +141,15 @@ def build_u_turn(seed: int = 0) -> Script:
 def _build(
     name: str, seed: int, plan: Plan, arrows: tuple[ArrowHead, ...], ball_movements: list[str]
 ) -> Script:
-    rng = np.random.default_rng(seed)
-    layout = Layout()
-    vehicles = []
-    offences = []
+    draft = ScriptDraft(name, seed)
+    layout = draft.layout
     for vid, kind, lane, movement, t_cross, speed in (row[:6] for row in plan):
-        vehicle = _vehicle(
-            layout,
-            vid,
-            kind,
-            lane,
-            movement,
-            t_cross + rng.uniform(-0.3, 0.3),
-            speed * rng.uniform(0.95, 1.05),
-        )
-        vehicles.append(vehicle)
-    for vehicle, row in zip(vehicles, plan, strict=True):
+        t_cross += draft.jitter(0.3)
+        draft.add(_vehicle(layout, vid, kind, lane, movement, t_cross, draft.pace(speed)))
+    for vehicle, row in zip(draft.vehicles, plan, strict=True):
         if row[6]:
             t = vehicle.motion.time_at(layout.stop_x)
-            offences.append(
+            draft.offences.append(
                 Offence(
                     "red_light", vehicle.id, vehicle.kind, t - TRUTH_WINDOW_S, t + TRUTH_WINDOW_S
                 )
@@ -173,21 +161,15 @@ def _build(
         {"id": "main", "region": list(layout.lamp_region()), "movements": ball_movements},
         *(head.config() for head in arrows),
     ]
-    return Script(
-        name=name,
-        layout=layout,
+    return draft.finish(
         plan=BALL_PLAN,
-        fps=FPS,
         duration_s=DURATION_S,
-        vehicles=tuple(vehicles),
-        seed=seed,
         rules=({"type": "red_light", "signal_head": "main", "amber_grace_s": 0.0},),
+        lanes=lanes,
         scene={
-            "lanes": lanes,
             "signal_heads": heads,
             "approach": {"movements": EXITS, "right_turn_on_red": "banned"},
         },
-        offences=tuple(offences),
         arrow_heads=arrows,
     )
 

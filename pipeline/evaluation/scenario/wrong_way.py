@@ -24,19 +24,15 @@ in each lane, so oncoming vehicles never meet.
 
 from __future__ import annotations
 
-import numpy as np
-
-from pipeline.evaluation.scenario.layout import Layout
+from pipeline.evaluation.scenario.draft import ACCEL, WIDTH, ScriptDraft
 from pipeline.evaluation.scenario.motion import Cruise, StopAndGo, Waypoints
 from pipeline.evaluation.scenario.script import Offence, Script, Vehicle
 from pipeline.evaluation.scenario.signal_plan import SignalPlan
 
-FPS = 10
 DURATION_S = 45.0
-ACCEL = 300.0
-"""Braking/pull-away rate, pixels per second squared (as in the red_light scene)."""
-WIDTH = {"car": 320, "motorbike": 270, "bus": 420}
-"""Widths in the near lane (see red_light): large enough for yolov3-tiny at 608."""
+PLAN = SignalPlan(green_s=10.0, amber_s=3.0, red_s=12.0)
+GREEN_AGAIN_S = PLAN.green_s + PLAN.amber_s + PLAN.red_s
+"""Start of the second green, when the vehicles waiting at the line go."""
 MIN_DISTANCE_PX = 120.0
 MIN_DURATION_S = 1.5
 FIRST_TRACKED_SHARE = 0.3
@@ -64,44 +60,55 @@ _WITH_THE_FLOW = (
 
 
 def build(seed: int = 0) -> Script:
-    """Return the scenario's script for `seed`."""
-    rng = np.random.default_rng(seed)
-    layout = Layout()
-    plan = SignalPlan(green_s=10.0, amber_s=3.0, red_s=12.0)
-    vehicles: list[Vehicle] = []
-    offences: list[Offence] = []
+    """Return the scenario's script for `seed`.
 
-    def width_in(kind: str, lane: str) -> int:
-        return round(WIDTH[kind] * layout.lane(lane).scale)
-
-    def jitter() -> float:
-        return float(rng.uniform(-0.2, 0.2))
-
-    for vid, kind, lane, t_cross, speed in _WITH_THE_FLOW:
-        motion = Cruise(speed * rng.uniform(0.95, 1.05), layout.stop_x, t_cross + jitter())
-        vehicles.append(Vehicle(vid, kind, lane, WIDTH[kind], motion))
-
+    The steps draw from the seed's generator in this order; reordering them would
+    change every jittered time and speed.
+    """
+    draft = ScriptDraft("wrong_way", seed)
+    draft.add_line_crossers(_WITH_THE_FLOW, spread=0.2)
     for vid, kind, lane, t_edge, speed in _WRONG_WAY:
-        width = width_in(kind, lane)
-        pace = speed * rng.uniform(0.95, 1.05)
-        t_edge += jitter()
-        entering = Cruise(-pace, layout.width + width / 2, t_edge)
-        vehicles.append(Vehicle(vid, kind, lane, WIDTH[kind], entering, flip=True))
-        first_tracked = t_edge + FIRST_TRACKED_SHARE * width / pace
-        in_view = t_edge + width / pace
-        offences.append(
-            Offence(
-                "wrong_way",
-                vid,
-                kind,
-                first_tracked + MIN_DURATION_S,
-                in_view + MIN_DURATION_S + TRUTH_LATE_S,
-            )
-        )
+        _add_wrong_way(draft, vid, kind, lane, t_edge, speed)
+    draft.add(_u_turn_start(draft), _roll_back_at_the_line(draft), _waiting_at_the_line(draft))
+    return draft.finish(
+        plan=PLAN,
+        duration_s=DURATION_S,
+        rules=(
+            {
+                "type": "wrong_way",
+                "min_distance_px": MIN_DISTANCE_PX,
+                "min_duration_s": MIN_DURATION_S,
+            },
+        ),
+    )
 
-    # A U-turn's first metres: waiting beyond the junction facing against the lane, it
-    # pulls out 80 px in a second, pauses, turns round and leaves with the flow.
-    start, x0 = 2.5 + jitter(), 1000.0
+
+def _add_wrong_way(
+    draft: ScriptDraft, vid: str, kind: str, lane: str, t_edge: float, speed: float
+) -> None:
+    """A vehicle driving right to left through the whole view, and its offence."""
+    width = draft.width_in(kind, lane)
+    pace = draft.pace(speed)
+    t_edge += draft.jitter(0.2)
+    entering = Cruise(-pace, draft.layout.width + width / 2, t_edge)
+    draft.add(Vehicle(vid, kind, lane, WIDTH[kind], entering, flip=True))
+    first_tracked = t_edge + FIRST_TRACKED_SHARE * width / pace
+    in_view = t_edge + width / pace
+    draft.offences.append(
+        Offence(
+            "wrong_way",
+            vid,
+            kind,
+            first_tracked + MIN_DURATION_S,
+            in_view + MIN_DURATION_S + TRUTH_LATE_S,
+        )
+    )
+
+
+def _u_turn_start(draft: ScriptDraft) -> Vehicle:
+    """A U-turn's first metres: waiting beyond the junction facing against the lane, it
+    pulls out 80 px in a second, pauses, turns round and leaves with the flow."""
+    start, x0 = 2.5 + draft.jitter(0.2), 1000.0
     pull = start + 1.0
     turn = pull + 0.8
     u_turn = Waypoints(
@@ -113,18 +120,18 @@ def build(seed: int = 0) -> Script:
             (turn + 2.4, x0 - U_TURN_PX + 2.4 * 230.0),
         )
     )
-    vehicles.append(
-        Vehicle(
-            "motorbike-2", "motorbike", "near", WIDTH["motorbike"], u_turn, flip=True, turn_t=turn
-        )
+    return Vehicle(
+        "motorbike-2", "motorbike", "near", WIDTH["motorbike"], u_turn, flip=True, turn_t=turn
     )
 
-    # Rolling back a metre while waiting at the line on red, then away on green.
-    width = width_in("car", "far")
-    rest_x = layout.stop_x - 20 - width / 2
-    rest = 16.8 + jitter()
+
+def _roll_back_at_the_line(draft: ScriptDraft) -> Vehicle:
+    """Rolling back a metre while waiting at the line on red, then away on green."""
+    width = draft.width_in("car", "far")
+    rest_x = draft.layout.stop_x - 20 - width / 2
+    rest = 16.8 + draft.jitter(0.2)
     roll = rest + 2.7
-    go = plan.green_s + plan.amber_s + plan.red_s + 0.5
+    go = GREEN_AGAIN_S + 0.5
     roll_back = Waypoints(
         (
             (rest - 0.5 - (rest_x - 65 + width / 2) / 260.0, -width / 2),
@@ -137,34 +144,16 @@ def build(seed: int = 0) -> Script:
             (go + 0.5 + 900 / 260.0, rest_x - ROLL_BACK_PX + 965),
         )
     )
-    vehicles.append(Vehicle("car-1", "car", "far", WIDTH["car"], roll_back))
+    return Vehicle("car-1", "car", "far", WIDTH["car"], roll_back)
 
-    # Standing at the line on red: a still vehicle whose box only jitters.
-    width = width_in("car", "near")
+
+def _waiting_at_the_line(draft: ScriptDraft) -> Vehicle:
+    """Standing at the line on red: a still vehicle whose box only jitters."""
     waiting = StopAndGo(
-        speed=260.0 * rng.uniform(0.95, 1.05),
+        speed=draft.pace(260.0),
         accel=ACCEL,
-        x_stop=layout.stop_x - 20 - width / 2,
-        t_stop=18.5 + jitter(),
-        t_go=go - 0.1,
+        x_stop=draft.layout.stop_x - 20 - draft.width_in("car", "near") / 2,
+        t_stop=18.5 + draft.jitter(0.2),
+        t_go=GREEN_AGAIN_S + 0.5 - 0.1,
     )
-    vehicles.append(Vehicle("car-3", "car", "near", WIDTH["car"], waiting))
-
-    return Script(
-        name="wrong_way",
-        layout=layout,
-        plan=plan,
-        fps=FPS,
-        duration_s=DURATION_S,
-        vehicles=tuple(vehicles),
-        seed=seed,
-        rules=(
-            {
-                "type": "wrong_way",
-                "min_distance_px": MIN_DISTANCE_PX,
-                "min_duration_s": MIN_DURATION_S,
-            },
-        ),
-        scene={"lanes": layout.lanes_config()},
-        offences=tuple(offences),
-    )
+    return Vehicle("car-3", "car", "near", WIDTH["car"], waiting)
