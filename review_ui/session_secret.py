@@ -22,8 +22,9 @@ import stat
 from pathlib import Path
 
 from pipeline.config import AppConfig
+from pipeline.config.environment import SESSION_SECRET_VARIABLE, environment
 
-SECRET_ENV = "TRAFFICCAM_SESSION_SECRET"
+SECRET_ENV = SESSION_SECRET_VARIABLE
 DEFAULT_SECRET_NAME = "review-session-secret"
 MIN_SECRET_BYTES = 32
 
@@ -86,7 +87,7 @@ def session_secret(config: AppConfig) -> str:
     Raises:
         SessionSecretError: naming the variable, setting or file at fault.
     """
-    from_env = os.environ.get(SECRET_ENV)
+    from_env = environment().session_secret
     if from_env is not None:
         return _checked(from_env, SECRET_ENV)
     review = config.review

@@ -74,8 +74,8 @@ def ensure_demo_user(config: AppConfig) -> None:
 
 def _kafka_bootstrap(stack: ExitStack) -> str:
     """$KAFKA_BOOTSTRAP_SERVERS, else an embedded broker that `stack` stops."""
+    from pipeline.config.environment import environment
     from pipeline.events.broker import EmbeddedBroker
-    from pipeline.settings import environment
 
     bootstrap = environment().kafka_bootstrap_servers
     if not bootstrap:

@@ -21,7 +21,7 @@ def _read_password(args: argparse.Namespace) -> str:
     """--password-stdin, else $TRAFFICCAM_PASSWORD, else asked twice at the terminal."""
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n")
-    from pipeline.settings import environment
+    from pipeline.config.environment import environment
 
     from_env = environment().password
     if from_env:

@@ -18,6 +18,9 @@ One module per section of the file, so a new setting goes next to its section:
 - `detector`: `detector` and a camera's `detection_region`; `tracker`: `tracker`
 - `plates`, `evidence`, `events` (`kafka`), `review`, `ops` (`health`, `retention`)
 - `loading`: load_config and parse_config (YAML, error messages, path resolution)
+- `environment`: settings read from environment variables (pydantic-settings), not
+  from the file: passwords for the command line, the review UI's session secret,
+  the demo's Kafka
 
 Everything is re-exported here: import from `pipeline.config`.
 """
