@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi import status as http_status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pipeline.store import queries, repository
 from pipeline.store.models import utcnow
 from review_ui.auth import Reviewer, verify_csrf
+from review_ui.claims import claim_or_refuse
 from review_ui.deps import ConfigDep, SessionDep
 from review_ui.templating import templates
 
@@ -61,25 +62,7 @@ def claim_violation(
     request: Request, violation_id: str, db: SessionDep, config: ConfigDep, user: Reviewer
 ) -> Response:
     """Take the item for review; refused (409) while another officer's claim holds."""
-    try:
-        queries.claim(
-            db,
-            violation_id,
-            officer=user.username,
-            now=utcnow(),
-            timeout_s=config.review.claim_timeout_s,
-        )
-    except LookupError:
-        raise HTTPException(http_status.HTTP_404_NOT_FOUND, "No such violation") from None
-    except queries.ClaimNotPending as decided:
-        raise HTTPException(
-            http_status.HTTP_409_CONFLICT,
-            f"Already {decided.status}: only a supervisor may reverse",
-        ) from None
-    except queries.ClaimRefused as refused:
-        raise HTTPException(
-            http_status.HTTP_409_CONFLICT, f"Already claimed by {refused.holder}"
-        ) from None
+    claim_or_refuse(db, violation_id, user.username, config)
     db.commit()
     return RedirectResponse(
         f"/violations/{violation_id}", status_code=http_status.HTTP_303_SEE_OTHER

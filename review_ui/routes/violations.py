@@ -15,6 +15,7 @@ from pipeline.store import queries, repository
 from pipeline.store.models import EvidenceItem, User, Violation, utcnow
 from review_ui.access import audit_view
 from review_ui.auth import REVIEW_ROLES, Reviewer, require_roles, verify_csrf
+from review_ui.claims import already_decided, claim_or_refuse
 from review_ui.deps import ConfigDep, SessionDep, get_blobs
 from review_ui.evidence import (
     EvidenceView,
@@ -172,23 +173,7 @@ def submit_review(
         )
     # Deciding needs the claim: taken here when the item is free, refused while another
     # officer holds it, so two officers can never decide the same item at once.
-    try:
-        queries.claim(
-            db,
-            violation.id,
-            officer=user.username,
-            now=utcnow(),
-            timeout_s=config.review.claim_timeout_s,
-        )
-    except queries.ClaimNotPending as decided:
-        raise HTTPException(
-            http_status.HTTP_409_CONFLICT,
-            f"Already {decided.status}: only a supervisor may reverse",
-        ) from None
-    except queries.ClaimRefused as refused:
-        raise HTTPException(
-            http_status.HTTP_409_CONFLICT, f"Already claimed by {refused.holder}"
-        ) from None
+    claim_or_refuse(db, violation.id, user.username, config)
     try:
         repository.add_review(
             db,
@@ -202,10 +187,7 @@ def submit_review(
     except repository.NotPending as decided:
         # Decided by someone else between our claim and our decision.
         db.rollback()
-        raise HTTPException(
-            http_status.HTTP_409_CONFLICT,
-            f"Already {decided.status}: only a supervisor may reverse",
-        ) from None
+        raise already_decided(decided.status) from None
     queries.release(db, violation.id, officer=user.username)
     db.commit()
     # Post/redirect/get: a reload of the result page cannot submit the review twice.
