@@ -32,6 +32,7 @@ from pipeline.store.models import Violation
 from pipeline.store.repository import EvidenceFile
 from pipeline.store.users import add_user
 from review_ui.app import create_app
+from tests.factories import make_violation
 
 PASSWORD = "correct horse battery"
 USERS = {
@@ -81,23 +82,15 @@ def _add_violation(
             root / uri, width=size[0], height=size[1], label=kind, seed=minutes * 10 + index
         )
         files.append(EvidenceFile(kind, uri, hashlib.sha256(data).hexdigest(), len(data)))
-    violation = Violation(
+    violation = make_violation(
         id=violation_id,
         camera_id=camera_id,
-        rule_type="red_light",
-        rule_version="1",
         track_id=17 + minutes,
-        vehicle_class="motorbike",
         offence_time=offence,
-        stream_time_s=12.5,
-        first_evidence_time=offence - timedelta(seconds=2),
-        last_evidence_time=offence + timedelta(seconds=2),
         measurements={"signal_phase": "red", "time_into_red_s": 3.2},
         explanation="Crossed the stop line 3.2 s after the signal turned red.",
         scene_version="abc123",
         plate="29A-123.45",
-        plate_confidence=0.91,
-        evidence_dir=violation_id,
     )
     repository.record_violation(db, violation, files, [])
 
@@ -226,11 +219,10 @@ def add_plain_violation(
     status: str = "pending",
 ) -> Violation:
     """A violation row without evidence files, for queue and history tests."""
-    violation = Violation(
+    violation = make_violation(
         id=violation_id,
         camera_id=camera_id,
         rule_type=rule_type,
-        rule_version="1",
         track_id=1,
         vehicle_class=vehicle_class,
         offence_time=offence,
@@ -243,7 +235,6 @@ def add_plain_violation(
         plate=plate,
         plate_confidence=0.9 if plate else None,
         status=status,
-        evidence_dir=violation_id,
     )
     db.add(violation)
     return violation

@@ -23,6 +23,7 @@ from pipeline.store.models import Violation
 from pipeline.store.queries import HistoryFilter
 from pipeline.store.users import add_user
 from review_ui.app import create_app
+from tests.factories import make_violation
 from tests.review_ui.conftest import (
     PASSWORD,
     LiveServer,
@@ -54,7 +55,7 @@ def seeded_rows() -> list[Violation]:
         offence = BASE + i * timedelta(hours=2, minutes=13)
         plate = None if i % 7 == 0 else f"{29 if i % 2 else 30}A-{i:03d}.45"
         rows.append(
-            Violation(
+            make_violation(
                 id=f"v-{i:03d}",
                 camera_id="cam-1" if i % 3 else "cam-2",
                 rule_type=RULES[i % 3 if i % 5 else 0],
@@ -66,7 +67,7 @@ def seeded_rows() -> list[Violation]:
         )
     # Two at the same instant: the keyset must order them by id and lose neither.
     rows.append(
-        Violation(
+        make_violation(
             id="v-tie",
             camera_id="cam-1",
             rule_type="red_light",

@@ -54,6 +54,7 @@ from pipeline.store.repository import (
     upsert_camera,
 )
 from pipeline.store.retention import RetentionRefused, deletable_evidence, mark_evidence_deleted
+from tests.factories import make_violation
 from tests.fixtures.s3 import S3Server
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -124,22 +125,7 @@ def add_violation(
     with sessions.begin() as session:
         record_violation(
             session,
-            Violation(
-                id=violation_id,
-                camera_id="cam-1",
-                rule_type="red_light",
-                rule_version="1",
-                track_id=1,
-                vehicle_class="motorbike",
-                offence_time=offence,
-                stream_time_s=0.0,
-                first_evidence_time=offence,
-                last_evidence_time=offence,
-                measurements={},
-                explanation="crossed on red",
-                scene_version="v1",
-                evidence_dir=violation_id,
-            ),
+            make_violation(id=violation_id, camera_id="cam-1", offence_time=offence),
             files,
             [],
         )
@@ -531,11 +517,8 @@ def test_age_pass_deletes_from_an_s3_store_and_skips_the_disk_pass(
         with factory.begin() as session:
             record_violation(
                 session,
-                Violation(
-                    id=violation_id, camera_id="cam-1", rule_type="red_light", rule_version="1",
-                    track_id=1, vehicle_class="car", offence_time=offence, stream_time_s=0.0,
-                    first_evidence_time=offence, last_evidence_time=offence, measurements={},
-                    explanation="x", scene_version="v1", evidence_dir=violation_id, status=status,
+                make_violation(
+                    id=violation_id, camera_id="cam-1", offence_time=offence, status=status
                 ),
                 [EvidenceFile("frame_after", uri, sha256_bytes(data), len(data))],
                 [],

@@ -40,6 +40,7 @@ from pipeline.store.repository import (
     upsert_camera,
 )
 from pipeline.store.users import UserError, add_user, authenticate, set_disabled
+from tests.factories import make_violation
 
 T0 = datetime(2025, 3, 14, 8, 30, 0, tzinfo=UTC)
 SHA = "ab" * 32
@@ -50,32 +51,6 @@ def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
     engine, factory = open_database(database_url)
     yield factory
     engine.dispose()
-
-
-def make_violation(
-    camera_id: str = "cam-1", *, offence_time: datetime = T0, **overrides: Any
-) -> Violation:
-    violation_id = overrides.pop("id", str(uuid.uuid4()))
-    values = dict(
-        id=violation_id,
-        camera_id=camera_id,
-        rule_type="red_light",
-        rule_version="1",
-        track_id=42,
-        vehicle_class="motorbike",
-        offence_time=offence_time,
-        stream_time_s=12.5,
-        first_evidence_time=offence_time - timedelta(seconds=2),
-        last_evidence_time=offence_time + timedelta(seconds=2),
-        measurements={"phase": "red", "time_into_red_s": 1.4},
-        explanation="crossed the stop line 1.4 s into red",
-        scene_version="v3",
-        plate="88A-123.45",
-        plate_confidence=0.91,
-        evidence_dir=violation_id,
-    )
-    values.update(overrides)
-    return Violation(**values)
 
 
 EVIDENCE = [
@@ -120,7 +95,7 @@ def add_camera(session: Session, camera_id: str = "cam-1") -> None:
 def store_violation(
     sessions: sessionmaker[Session], camera_id: str = "cam-1", **overrides: Any
 ) -> tuple[Violation, dict[str, Any]]:
-    violation = make_violation(camera_id, **overrides)
+    violation = make_violation(camera_id=camera_id, **overrides)
     event = event_for(violation)
     with sessions.begin() as session:
         add_camera(session, camera_id)
