@@ -60,6 +60,23 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _check_arguments(
+    url: str,
+    rtsp_transport: str,
+    timeouts: tuple[float, float],
+    buffer_seconds: float,
+    recorded_at: datetime | None,
+) -> None:
+    if rtsp_transport not in RTSP_TRANSPORTS:
+        raise ValueError(f"rtsp_transport must be one of {sorted(RTSP_TRANSPORTS)}")
+    if min(timeouts) <= 0:
+        raise ValueError("timeouts must be positive")
+    if buffer_seconds < 0:
+        raise ValueError("buffer_seconds must not be negative")
+    if recorded_at is not None and (is_network_url(url) or recorded_at.tzinfo is None):
+        raise ValueError("recorded_at needs a file source and a time zone-aware time")
+
+
 class _StreamEnded(Exception):
     """Raised inside the reader when a file ends for good (not an error)."""
 
@@ -122,14 +139,9 @@ class StreamSource:
         buffer_seconds: float = 10.0,
         recorded_at: datetime | None = None,
     ) -> None:
-        if rtsp_transport not in RTSP_TRANSPORTS:
-            raise ValueError(f"rtsp_transport must be one of {sorted(RTSP_TRANSPORTS)}")
-        if open_timeout_s <= 0 or read_timeout_s <= 0:
-            raise ValueError("timeouts must be positive")
-        if buffer_seconds < 0:
-            raise ValueError("buffer_seconds must not be negative")
-        if recorded_at is not None and (is_network_url(url) or recorded_at.tzinfo is None):
-            raise ValueError("recorded_at needs a file source and a time zone-aware time")
+        _check_arguments(
+            url, rtsp_transport, (open_timeout_s, read_timeout_s), buffer_seconds, recorded_at
+        )
         self.camera_id = camera_id
         self.url = url
         self.analysis_fps = analysis_fps
