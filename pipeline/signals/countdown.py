@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -81,6 +82,24 @@ _SEGMENTS = (
     (0.0, 0.35, 0.14, 0.42),
     (0.25, 0.75, 0.42, 0.58),
 )
+# Digits at most this many frame pixels tall, whose segments the sampler cannot
+# resolve, are read by matching templates of 0-9 instead.
+_SMALL_DIGIT_PX = 11
+# Template shapes tried: digit width as a share of its height, stroke as a share
+# of the width (displays differ in both).
+_TEMPLATE_SHAPES = tuple((ratio, stroke) for ratio in (0.42, 0.5, 0.6) for stroke in (0.2, 0.3))
+# Template blur (frame pixels) and how far blown-out light spreads: rendered
+# strokes saturate from this share of their peak down.
+_TEMPLATE_BLUR = 0.7
+_TEMPLATE_GAIN = 1.8
+# Gap between two digits as shares of their height.
+_TEMPLATE_GAPS = (0.05, 0.15, 0.25, 0.35)
+# A matched digit counts when its template correlates at least this well and this
+# much better than the next digit's; otherwise the reading is left unread.
+_MATCH_MIN = 0.6
+_MATCH_MARGIN = 0.05
+# A lit extent narrower than this many digit widths is one digit.
+_SINGLE_WIDTHS = 1.3
 # A reading tells the value shown this many seconds either side of it.
 _SHOWN_REACH_S = 3.0
 # Readings of the last this many seconds are fitted to one count (at most this many).
@@ -189,6 +208,11 @@ def read_countdown(
     glow = coloured & (value >= dark + _GLOW_SHARE * contrast)
     colour = _colour(hue[glow], value[glow])
     shown, height = _read_digits(patch, value, near, digit_height)
+    if 0 < height <= _SMALL_DIGIT_PX * scale:
+        # Segments a pixel or two wide blur into each other: the sampler's reading
+        # of them is a guess, which stands only where the templates read nothing.
+        matched = read_small_digits(patch, near, scale)
+        shown = shown if matched is None else matched
     return CountdownReading(shown, colour, True, height)
 
 
@@ -333,6 +357,98 @@ def segment_scores(cell: np.ndarray) -> np.ndarray:
         window = cell[ya:yb, xa:xb]
         scores.append(float(window.mean()) if window.size else 0.0)
     return np.clip(np.array(scores) * 1.6, 0.0, 1.0)
+
+
+@lru_cache(maxsize=128)
+def digit_templates(height: int, ratio: float, stroke: float, blur: float) -> np.ndarray:
+    """Templates of 0-9 drawn from `DIGIT_SEGMENTS`: (10, rows, columns) float32, each
+    a digit `height` pixels tall, `ratio` of it wide, blurred by `blur` pixels and
+    saturated like blown-out LEDs, with a dark margin of `blur` rounded up around it."""
+    width = max(3, round(ratio * height))
+    margin = max(1, math.ceil(blur))
+    fine = 4  # drawn this many times finer, then shrunk: strokes land between pixels
+    rows, cols = height * fine, width * fine
+    t = max(fine, round(stroke * cols))
+    half = rows // 2
+    boxes = {
+        "a": (t, 0, cols - t, t),
+        "b": (cols - t, t, cols, half),
+        "c": (cols - t, half, cols, rows - t),
+        "d": (t, rows - t, cols - t, rows),
+        "e": (0, half, t, rows - t),
+        "f": (0, t, t, half),
+        "g": (t, half - t // 2, cols - t, half - t // 2 + t),
+    }
+    pad = margin * fine
+    out = []
+    for digit in range(10):
+        canvas = np.zeros((rows + 2 * pad, cols + 2 * pad), np.float32)
+        for segment in DIGIT_SEGMENTS[digit]:
+            xa, ya, xb, yb = boxes[segment]
+            canvas[pad + ya : pad + yb, pad + xa : pad + xb] = 1.0
+        canvas = np.minimum(1.0, _TEMPLATE_GAIN * cv2.GaussianBlur(canvas, (0, 0), blur * fine))
+        size = (width + 2 * margin, height + 2 * margin)
+        out.append(cv2.resize(canvas, size, interpolation=cv2.INTER_AREA))
+    return np.stack(out)
+
+
+def read_small_digits(patch: np.ndarray, near: np.ndarray, scale: float) -> int | None:
+    """The one or two digits of a display too small for its segments to be sampled,
+    matched against templates of 0-9 (normalised cross-correlation on the luma of
+    the working `patch`, `scale` working pixels a frame pixel). The digits sit in
+    the lit block near colour: the last digit's right edge at the block's, the one
+    before it a pitch to the left. None where the block is too small, or a digit's
+    best template fits badly or hardly better than another digit's."""
+    luma = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    dark = float(np.percentile(luma, _DARK_PERCENTILE))
+    lit = (luma >= dark + _LIT_SHARE * (float(luma[near].max()) - dark)) & near
+    rows, cols = np.nonzero(lit.any(axis=1))[0], np.nonzero(lit.any(axis=0))[0]
+    if rows.size == 0 or rows[-1] - rows[0] < 4 * scale:
+        return None
+    height = int(rows[-1] - rows[0] + 1)
+    best = _best_placement(luma, height, int(rows[0]), int(cols[0]), int(cols[-1]) + 1, scale)
+    if best is None:
+        return None
+    digits = []
+    for scores in best:
+        order = np.argsort(scores)[::-1]
+        first, second = float(scores[order[0]]), float(scores[order[1]])
+        if first < _MATCH_MIN or first - second < _MATCH_MARGIN:
+            return None
+        digits.append(int(order[0]))
+    return _join(list(digits))
+
+
+def _best_placement(
+    luma: np.ndarray, height: int, top: int, left: int, right: int, scale: float
+) -> list[np.ndarray] | None:
+    """Each digit's template scores (0-9) where the templates, of every shape and
+    pitch tried, fit the lit block best; None where no template fits in the patch."""
+    best: tuple[float, list[np.ndarray]] | None = None
+    for ratio, stroke in _TEMPLATE_SHAPES:
+        templates = digit_templates(height, ratio, stroke, _TEMPLATE_BLUR * scale)
+        rows, cols = templates.shape[1:]
+        if rows > luma.shape[0] or cols > luma.shape[1]:
+            continue
+        maps = np.stack([cv2.matchTemplate(luma, t, cv2.TM_CCOEFF_NORMED) for t in templates])
+        fit = maps.max(axis=0)
+        margin = (cols - round(ratio * height)) // 2
+        width = cols - 2 * margin
+        pitches = [0]
+        if right - left >= _SINGLE_WIDTHS * width:
+            pitches = sorted({width + round(gap * height) for gap in _TEMPLATE_GAPS})
+        # The block's edges are found to a pixel or so of blur either way.
+        slack = max(1, round(scale))
+        for y in range(top - margin - slack, top - margin + slack + 1):
+            for x in range(right - width - margin - slack, right - width - margin + slack + 1):
+                for pitch in pitches:
+                    cells = [(y, x - pitch), (y, x)] if pitch else [(y, x)]
+                    if any(not (0 <= r < fit.shape[0] and 0 <= c < fit.shape[1]) for r, c in cells):
+                        continue
+                    score = sum(float(fit[cell]) for cell in cells) / len(cells)
+                    if best is None or score > best[0]:
+                        best = (score, [maps[:, r, c] for r, c in cells])
+    return None if best is None else best[1]
 
 
 @dataclass(frozen=True)
