@@ -38,7 +38,7 @@ from models.darknet import fitted_input_shape
 from models.detections import class_id
 from pipeline.cli.run import build_detector
 from pipeline.config import CameraConfig, load_config
-from pipeline.geometry import anchor_point, point_in_polygon
+from pipeline.geometry import anchor_point, box_iou, point_in_polygon
 from pipeline.runtime.detection_region import CameraRegions
 
 
@@ -65,14 +65,6 @@ def decode_timed(video: Path, windows: list[tuple[float, float]]) -> list[tuple[
             if any(a - 1e-3 <= t <= b + 1e-3 for a, b in windows):
                 frames.append((t, frame.to_ndarray(format="bgr24")))
     return frames
-
-
-def box_iou(a: list[float], b: list[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def labelled_recall(

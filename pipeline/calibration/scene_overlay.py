@@ -19,7 +19,7 @@ import numpy as np
 
 from pipeline.config import CameraConfig, Scene, SignalHead
 from pipeline.evidence.package import wrap_to_width
-from pipeline.geometry import DirectedLine, Point
+from pipeline.geometry import Box, DirectedLine, Point
 from pipeline.signals.image import Phase
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
 ]
 
 BGR = tuple[int, int, int]
-Box = tuple[float, float, float, float]
 
 # Colours chosen to stand out against asphalt, paint and foliage alike; the stop
 # line is magenta because no road marking or lamp has that colour.

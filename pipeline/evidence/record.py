@@ -15,11 +15,10 @@ from typing import Any
 from models.plates import PlateRead
 from pipeline.events.relay import violation_event
 from pipeline.evidence.package import MANIFEST_SCHEMA_VERSION, EvidencePackage
+from pipeline.geometry import Box
 from pipeline.runtime.camera_pipeline import Finding
 from pipeline.signals.image import SignalState
 from pipeline.store.models import Violation
-
-Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
