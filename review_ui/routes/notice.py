@@ -28,7 +28,9 @@ def record_url(request: Request, public_url: str | None, violation_id: str) -> s
 
 def qr_svg(data: str) -> Markup:
     """An inline SVG QR code; inline so the strict CSP (no data: images) still shows it."""
-    svg: str = segno.make(data, error="m").svg_inline(scale=3, border=2)
+    # The quiet zone the QR standard asks for (4 modules): with less, a reader's
+    # finder-pattern search can fail on a printed notice with text close around it.
+    svg: str = segno.make(data, error="m").svg_inline(scale=3, border=4)
     # segno builds the SVG itself from the encoded bits; nothing in it comes from the record.
     return Markup(svg)  # noqa: S704
 
